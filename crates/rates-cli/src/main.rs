@@ -1,0 +1,3 @@
+//! The rates-cli binary: migrate, ingest, import-ecb and API keys.
+
+fn main() {}

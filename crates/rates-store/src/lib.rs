@@ -1,0 +1,2 @@
+//! Storage of rate tables in SQLite or PostgreSQL through diesel, with embedded migrations.
+#![deny(missing_docs)]
