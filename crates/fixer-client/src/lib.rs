@@ -1,2 +1,30 @@
-//! A typed, blocking client for the Fixer exchange-rate API, with a mock server for tests.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+
+mod client;
+mod currency;
+mod decode;
+mod error;
+mod retry;
+mod types;
+
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
+
+pub use client::{
+    AccessKey, AuthStyle, Client, ClientBuilder, APILAYER_BASE_URL, DEFAULT_BASE_URL, REDACTED,
+};
+pub use currency::{CurrencyCode, CurrencyCodeError};
+pub use error::{Endpoint, Error, FixerError, FixerErrorKind, RequestError, TransportKind};
+pub use retry::RetryPolicy;
+pub use types::{
+    Change, Conversion, ConvertRequest, Fluctuation, Quota, Rates, RatesOptions, Symbols,
+    Timeseries,
+};
+
+/// The longest range `timeseries` and `fluctuation` accept, in days with both ends included.
+///
+/// Fixer documents "365 days" without saying whether both ends count; this client stays on the
+/// safe side and refuses 366 inclusive days.
+pub const MAX_RANGE_DAYS: i64 = 365;
