@@ -1,2 +1,14 @@
-//! Currencies, dates, rate tables, rebasing and conversion: the rules of the service, with no I/O.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+
+mod currency;
+mod dates;
+mod rate;
+mod source;
+mod table;
+
+pub use currency::{Currency, CurrencyError, CurrencyErrorKind};
+pub use dates::{format_date, parse_date, today_utc, DateError, DateRange};
+pub use rate::{round_computed, Rate, RateError, PRECISION};
+pub use source::{Source, SourceError};
+pub use table::{Conversion, DomainError, RateTable, TableError};
