@@ -1,2 +1,19 @@
-//! The one settings type of the service, loaded from defaults, files, .env, environment and flags.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+
+mod error;
+mod keys;
+mod load;
+mod secret;
+mod sections;
+mod sources;
+
+pub use error::SettingsError;
+pub use keys::{KeyInfo, KEYS};
+pub use load::{DEFAULT_CONFIG_DIR, ENV_NAME_VAR};
+pub use secret::{redact_url_password, AccessKey};
+pub use sections::{
+    AuthStyle, CorsOrigins, DatabaseSettings, FixerSettings, IngestSettings, Schedule, ServerAuth,
+    ServerSettings, Settings, DEFAULT_FIXER_BASE_URL,
+};
+pub use sources::Sources;
