@@ -23,6 +23,15 @@ pub use types::{
     Timeseries,
 };
 
+/// The log target of the HTTP library, `ureq`.
+///
+/// `ureq` logs every request line, query string included, at `debug` level. With
+/// [`AuthStyle::Query`] the query holds the access key, so an application that shows debug logs
+/// must cap this target at `info` (with env_logger: `RUST_LOG=debug,ureq=info`, or
+/// `Builder::filter_module(HTTP_LOG_TARGET, LevelFilter::Info)`). This crate's own log lines
+/// show URLs redacted and never need such a cap.
+pub const HTTP_LOG_TARGET: &str = "ureq";
+
 /// The longest range `timeseries` and `fluctuation` accept, in days with both ends included.
 ///
 /// Fixer documents "365 days" without saying whether both ends count; this client stays on the

@@ -134,6 +134,8 @@ fn take_snapshot(shared: &Shared, path: &str) -> Snapshot {
     let mut settings = shared.settings();
     *settings.counts.entry(path.to_owned()).or_insert(0) += 1;
     settings.total += 1;
+    settings.in_flight += 1;
+    settings.peak_in_flight = settings.peak_in_flight.max(settings.in_flight);
     let mut fault = None;
     if let Some(index) = settings
         .faults
@@ -161,6 +163,13 @@ fn take_snapshot(shared: &Shared, path: &str) -> Snapshot {
 
 fn respond(shared: &Shared, incoming: &Incoming) -> Reply {
     let snapshot = take_snapshot(shared, &incoming.path);
+    let reply = respond_with(shared, incoming, &snapshot);
+    let mut settings = shared.settings();
+    settings.in_flight = settings.in_flight.saturating_sub(1);
+    reply
+}
+
+fn respond_with(shared: &Shared, incoming: &Incoming, snapshot: &Snapshot) -> Reply {
     std::thread::sleep(snapshot.delay);
     let mut truncate = false;
     match &snapshot.fault {
@@ -169,7 +178,7 @@ fn respond(shared: &Shared, incoming: &Incoming) -> Reply {
         Some(fault) => return fault_reply(fault),
         None => {}
     }
-    let mut reply = respond_normally(shared, incoming, &snapshot);
+    let mut reply = respond_normally(shared, incoming, snapshot);
     if truncate {
         let half = reply.body.len() / 2;
         let cut = (0..=half)

@@ -171,6 +171,8 @@ struct Settings {
     counts: BTreeMap<String, u64>,
     total: u64,
     quota_used: u64,
+    in_flight: u32,
+    peak_in_flight: u32,
 }
 
 /// State shared by the workers.
@@ -270,6 +272,8 @@ impl MockFixerBuilder {
                 counts: BTreeMap::new(),
                 total: 0,
                 quota_used: 0,
+                in_flight: 0,
+                peak_in_flight: 0,
             }),
         });
         let server = Arc::new(server);
@@ -482,11 +486,17 @@ impl MockFixer {
         self.shared.settings().counts.clone()
     }
 
+    /// The most requests the mock was answering at the same moment (served requests only).
+    pub fn peak_concurrency(&self) -> u32 {
+        self.shared.settings().peak_in_flight
+    }
+
     /// Forgets the request counts.
     pub fn reset_counts(&self) {
         let mut settings = self.shared.settings();
         settings.counts.clear();
         settings.total = 0;
+        settings.peak_in_flight = settings.in_flight;
     }
 
     /// The first business day in the mock's data (2024-01-02).
