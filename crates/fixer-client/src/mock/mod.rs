@@ -51,9 +51,6 @@ pub const DEFAULT_MOCK_KEY: &str = "mock-access-key-0123456789abcdef";
 /// Worker threads answering requests; more than any test or benchmark keeps in flight.
 const WORKERS: usize = 16;
 
-/// How often an idle worker checks whether the mock is stopping.
-const POLL: Duration = Duration::from_millis(20);
-
 /// A Fixer subscription plan, as far as it gates requests (FIXER-API §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Plan {
@@ -244,11 +241,11 @@ impl MockFixerBuilder {
     /// Binds 127.0.0.1 on an ephemeral port and starts serving.
     pub fn try_start(self) -> io::Result<MockFixer> {
         let server = tiny_http::Server::http("127.0.0.1:0").map_err(io::Error::other)?;
-        let port = server
+        let address = server
             .server_addr()
             .to_ip()
-            .map(|address| address.port())
             .ok_or_else(|| io::Error::other("the mock is not listening on an IP address"))?;
+        let port = address.port();
         let prefix = match self.host {
             MockHost::Classic => "/api",
             MockHost::ApiLayer => "/fixer",
@@ -289,6 +286,8 @@ impl MockFixerBuilder {
         }
         Ok(MockFixer {
             shared,
+            server: Some(server),
+            address,
             stop,
             workers,
             base_url: format!("http://127.0.0.1:{port}{prefix}"),
@@ -308,21 +307,21 @@ impl MockFixerBuilder {
 }
 
 fn serve(server: &tiny_http::Server, shared: &Shared, stop: &AtomicBool, prefix: &str) {
-    while !stop.load(Ordering::Relaxed) {
-        match server.recv_timeout(POLL) {
-            Ok(Some(request)) => handler::answer(shared, request, prefix),
-            Ok(None) => {}
-            Err(error) => {
-                log::debug!("mock Fixer: accepting a request failed: {error}");
-            }
+    loop {
+        match server.recv() {
+            Ok(request) => handler::answer(shared, request, prefix),
+            // `recv` fails when `Drop` unblocks this worker, or when accepting a connection failed.
+            Err(_) if stop.load(Ordering::SeqCst) => return,
+            Err(error) => log::debug!("mock Fixer: accepting a request failed: {error}"),
         }
     }
 }
 
 /// A running mock Fixer server. Dropping it stops the server and its threads.
-#[derive(Debug)]
 pub struct MockFixer {
     shared: Arc<Shared>,
+    server: Option<Arc<tiny_http::Server>>,
+    address: std::net::SocketAddr,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
     base_url: String,
@@ -523,12 +522,36 @@ impl MockFixer {
     }
 }
 
+impl std::fmt::Debug for MockFixer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockFixer")
+            .field("base_url", &self.base_url)
+            .field("host", &self.shared.host)
+            .field("workers", &self.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for MockFixer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(server) = self.server.take() {
+            // Each unblock call releases exactly one worker waiting in `recv`.
+            for _ in &self.workers {
+                server.unblock();
+            }
+        }
         for worker in self.workers.drain(..) {
             // A worker that panicked has nothing left to clean up.
             let _ = worker.join();
+        }
+        // The last handle to the server is gone now; its accept thread closes the listener
+        // shortly after. Wait for that (briefly) so the port is free when `drop` returns.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(self.address).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }

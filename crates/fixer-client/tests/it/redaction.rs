@@ -147,6 +147,18 @@ fn no_error_path_shows_the_key() -> TestResult {
 }
 
 #[test]
+fn configuration_errors_do_not_show_the_key() {
+    let with_space = format!("{KEY} x");
+    let error = fixer_client::Client::builder()
+        .access_key(AccessKey::new(with_space.clone()))
+        .build()
+        .err();
+    let error = error.map(|e| all_text(&e)).unwrap_or_default();
+    assert!(error.contains("access key"), "{error}");
+    assert_hidden(&error, KEY, "configuration error");
+}
+
+#[test]
 fn access_key_debug_is_redacted() {
     let key = AccessKey::new(KEY);
     assert_hidden(&format!("{key:?}"), KEY, "AccessKey Debug");
