@@ -1,2 +1,27 @@
-//! Storage of rate tables in SQLite or PostgreSQL through diesel, with embedded migrations.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+
+#[macro_use]
+mod store;
+
+mod api_keys;
+mod database_url;
+mod error;
+mod ingest_lock;
+mod pool;
+mod reads;
+mod records;
+mod schema;
+mod timestamps;
+mod writes;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use error::{Backend, StoreError};
+pub use records::{
+    ApiKeyRecord, ApiKeyUse, BulkProgress, CurrencyRecord, IngestLockHolder, RateRevision,
+    StoredRateTable, WriteCounts,
+};
+pub use store::Store;
+pub use writes::DEFAULT_DAYS_PER_BATCH;

@@ -1,0 +1,253 @@
+//! Opening connection pools for either backend, per-connection SQLite settings, and the
+//! embedded migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::database_url::DatabaseUrl;
+use crate::error::{Backend, StoreError};
+
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../../migrations/sqlite");
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../../migrations/postgres");
+
+/// Connections when the caller gives no pool size. SQLite serialises writers but serves
+/// readers in parallel under WAL, so a handful is plenty; PostgreSQL gets r2d2's usual 10.
+pub(crate) const DEFAULT_SQLITE_POOL_SIZE: u32 = 8;
+/// See [`DEFAULT_SQLITE_POOL_SIZE`].
+pub(crate) const DEFAULT_POSTGRES_POOL_SIZE: u32 = 10;
+
+/// How long a caller waits for a free pooled connection before getting an error.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a SQLite statement waits for another process's write lock before failing with
+/// `database is locked`. Writes hold the lock for one batch (well under a second).
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// Key of the PostgreSQL advisory lock taken while migrating, so two processes starting at once
+/// do not apply the same migration twice. Any constant unlikely to be used by others.
+const POSTGRES_MIGRATION_LOCK_KEY: i64 = 0x7261_7465_735f_6d67; // "rates_mg"
+
+pub(crate) type SqliteManager = ConnectionManager<SqliteConnection>;
+pub(crate) type PostgresManager = ConnectionManager<PgConnection>;
+pub(crate) type SqlitePooled = PooledConnection<SqliteManager>;
+pub(crate) type PostgresPooled = PooledConnection<PostgresManager>;
+
+/// A pool of connections to one of the backends.
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(R2d2Pool<SqliteManager>),
+    Postgres(R2d2Pool<PostgresManager>),
+}
+
+/// Applies the per-connection SQLite settings (busy timeout, foreign keys, synchronous mode)
+/// to every connection the pool opens: these pragmas do not persist in the file.
+#[derive(Debug, Clone, Copy)]
+struct SqliteConnectionSetup;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteConnectionSetup {
+    fn on_acquire(&self, connection: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        apply_sqlite_pragmas(connection).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn apply_sqlite_pragmas(connection: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    // busy_timeout first, so the following statements already wait instead of failing.
+    // synchronous=NORMAL is durable across application crashes in WAL mode and avoids an
+    // fsync per commit.
+    connection.batch_execute(&format!(
+        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+         PRAGMA foreign_keys = ON; \
+         PRAGMA synchronous = NORMAL;"
+    ))
+}
+
+/// Opens a pool; with `migrate`, first applies pending migrations on a dedicated connection.
+pub(crate) fn open_pool(
+    url: &DatabaseUrl,
+    pool_size: Option<u32>,
+    migrate: bool,
+) -> Result<Pool, StoreError> {
+    if pool_size == Some(0) {
+        return Err(StoreError::InvalidInput {
+            reason: "the database pool size must be at least 1".to_owned(),
+        });
+    }
+    match url {
+        DatabaseUrl::Sqlite(path) => open_sqlite(url, path, pool_size, migrate),
+        DatabaseUrl::Postgres(postgres_url) => open_postgres(url, postgres_url, pool_size, migrate),
+    }
+}
+
+fn connect_error(
+    url: &DatabaseUrl,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
+    StoreError::Connect {
+        backend: url.backend(),
+        target: url.describe(),
+        source: source.into(),
+    }
+}
+
+fn pool_error(backend: Backend, error: r2d2::Error) -> StoreError {
+    StoreError::Pool {
+        backend,
+        source: Box::new(error),
+    }
+}
+
+fn open_sqlite(
+    url: &DatabaseUrl,
+    path: &Path,
+    pool_size: Option<u32>,
+    migrate: bool,
+) -> Result<Pool, StoreError> {
+    let Some(path_text) = path.to_str() else {
+        return Err(StoreError::InvalidUrl {
+            reason: format!("the SQLite path {} is not valid UTF-8", path.display()),
+        });
+    };
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        if !parent.is_dir() {
+            return Err(connect_error(
+                url,
+                format!(
+                    "the directory {} does not exist; create it first",
+                    parent.display()
+                ),
+            ));
+        }
+    }
+    let mut connection =
+        SqliteConnection::establish(path_text).map_err(|error| connect_error(url, error))?;
+    // WAL persists in the file, so it is set once here rather than on every connection;
+    // it lets readers proceed while a writer holds the lock.
+    apply_sqlite_pragmas(&mut connection)
+        .and_then(|()| connection.batch_execute("PRAGMA journal_mode = WAL;"))
+        .map_err(|error| connect_error(url, error))?;
+    if migrate {
+        run_sqlite_migrations(&mut connection)?;
+    }
+    drop(connection);
+
+    let pool = R2d2Pool::builder()
+        .max_size(pool_size.unwrap_or(DEFAULT_SQLITE_POOL_SIZE))
+        .min_idle(Some(1))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .connection_customizer(Box::new(SqliteConnectionSetup))
+        .build(SqliteManager::new(path_text))
+        .map_err(|error| pool_error(Backend::Sqlite, error))?;
+    Ok(Pool::Sqlite(pool))
+}
+
+fn open_postgres(
+    url: &DatabaseUrl,
+    postgres_url: &str,
+    pool_size: Option<u32>,
+    migrate: bool,
+) -> Result<Pool, StoreError> {
+    // One direct connection first: it fails fast with libpq's own message, where the pool
+    // would retry until its timeout.
+    let mut connection =
+        PgConnection::establish(postgres_url).map_err(|error| connect_error(url, error))?;
+    if migrate {
+        run_postgres_migrations(&mut connection)?;
+    }
+    drop(connection);
+
+    let pool = R2d2Pool::builder()
+        .max_size(pool_size.unwrap_or(DEFAULT_POSTGRES_POOL_SIZE))
+        .min_idle(Some(1))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .build(PostgresManager::new(postgres_url))
+        .map_err(|error| pool_error(Backend::Postgres, error))?;
+    Ok(Pool::Postgres(pool))
+}
+
+fn migration_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Migration {
+        message: error.to_string(),
+    }
+}
+
+/// Applies pending migrations inside one IMMEDIATE transaction, so a second process opening the
+/// same file waits and then finds nothing left to do.
+pub(crate) fn run_sqlite_migrations(
+    connection: &mut SqliteConnection,
+) -> Result<Vec<String>, StoreError> {
+    connection.immediate_transaction(|connection| {
+        connection
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(migration_error)
+    })
+}
+
+/// Applies pending migrations while holding an advisory lock, so concurrent starts serialise.
+pub(crate) fn run_postgres_migrations(
+    connection: &mut PgConnection,
+) -> Result<Vec<String>, StoreError> {
+    connection
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({POSTGRES_MIGRATION_LOCK_KEY})"
+        ))
+        .map_err(migration_error)?;
+    let applied = connection
+        .run_pending_migrations(POSTGRES_MIGRATIONS)
+        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map_err(migration_error);
+    let unlocked = connection
+        .batch_execute(&format!(
+            "SELECT pg_advisory_unlock({POSTGRES_MIGRATION_LOCK_KEY})"
+        ))
+        .map_err(migration_error);
+    let applied = applied?;
+    unlocked?;
+    Ok(applied)
+}
+
+/// Names of migrations not yet applied.
+pub(crate) fn pending_sqlite(connection: &mut SqliteConnection) -> Result<Vec<String>, StoreError> {
+    connection
+        .pending_migrations(SQLITE_MIGRATIONS)
+        .map(|pending| pending.iter().map(|m| m.name().to_string()).collect())
+        .map_err(migration_error)
+}
+
+/// See [`pending_sqlite`].
+pub(crate) fn pending_postgres(connection: &mut PgConnection) -> Result<Vec<String>, StoreError> {
+    connection
+        .pending_migrations(POSTGRES_MIGRATIONS)
+        .map(|pending| pending.iter().map(|m| m.name().to_string()).collect())
+        .map_err(migration_error)
+}
+
+/// Versions of the migrations applied to the database, oldest first.
+pub(crate) fn applied_sqlite(connection: &mut SqliteConnection) -> Result<Vec<String>, StoreError> {
+    let versions = MigrationHarness::<diesel::sqlite::Sqlite>::applied_migrations(connection)
+        .map_err(migration_error)?;
+    Ok(sorted_names(versions.iter()))
+}
+
+/// See [`applied_sqlite`].
+pub(crate) fn applied_postgres(connection: &mut PgConnection) -> Result<Vec<String>, StoreError> {
+    let versions = MigrationHarness::<diesel::pg::Pg>::applied_migrations(connection)
+        .map_err(migration_error)?;
+    Ok(sorted_names(versions.iter()))
+}
+
+fn sorted_names<T: ToString>(items: impl Iterator<Item = T>) -> Vec<String> {
+    let mut names: Vec<String> = items.map(|item| item.to_string()).collect();
+    names.sort();
+    names
+}

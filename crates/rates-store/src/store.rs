@@ -1,0 +1,199 @@
+//! The [`Store`] handle: opening, migrations, and the helpers every query goes through.
+
+use std::fmt;
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use time::Date;
+
+use crate::database_url::DatabaseUrl;
+use crate::error::{Backend, StoreError};
+use crate::pool::{self, Pool, PostgresPooled, SqlitePooled};
+use crate::schema::{data_version, rates};
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend the store uses.
+/// The body is compiled once per backend, so queries are written once.
+macro_rules! with_connection {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.pool() {
+            $crate::pool::Pool::Sqlite(pool) => {
+                let mut pooled = $crate::store::checkout_sqlite(pool)?;
+                let $conn: &mut ::diesel::SqliteConnection = &mut pooled;
+                $body
+            }
+            $crate::pool::Pool::Postgres(pool) => {
+                let mut pooled = $crate::store::checkout_postgres(pool)?;
+                let $conn: &mut ::diesel::PgConnection = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`with_connection!`] inside a transaction: committed when the body returns `Ok`,
+/// rolled back on `Err` (or when the connection is lost before commit).
+macro_rules! in_transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        with_connection!($store, |connection| {
+            ::diesel::Connection::transaction(connection, |$conn| $body)
+        })
+    };
+}
+
+/// A transaction that writes rates. Writers are serialised up front — SQLite by `BEGIN
+/// IMMEDIATE`, PostgreSQL by a table lock that readers do not wait for — so the "read what is
+/// stored, then write the difference" logic never races another writer.
+macro_rules! in_rates_write_transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.pool() {
+            $crate::pool::Pool::Sqlite(pool) => {
+                let mut pooled = $crate::store::checkout_sqlite(pool)?;
+                pooled.immediate_transaction(|$conn| $body)
+            }
+            $crate::pool::Pool::Postgres(pool) => {
+                let mut pooled = $crate::store::checkout_postgres(pool)?;
+                ::diesel::Connection::transaction(&mut *pooled, |$conn| {
+                    ::diesel::connection::SimpleConnection::batch_execute(
+                        $conn,
+                        "LOCK TABLE rates IN SHARE ROW EXCLUSIVE MODE",
+                    )
+                    .map_err($crate::error::StoreError::query("locking the rates table"))?;
+                    $body
+                })
+            }
+        }
+    };
+}
+
+/// Access to stored rate tables, currencies, API keys and the ingest lock, in SQLite or
+/// PostgreSQL. Cheap to clone (clones share one connection pool); safe to share between threads.
+///
+/// Every method blocks on the database: call it from a blocking context (`web::block`,
+/// `spawn_blocking`), never directly on an async worker.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    target: Arc<str>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("database", &self.target)
+            .finish()
+    }
+}
+
+pub(crate) fn checkout_sqlite(
+    pool: &diesel::r2d2::Pool<pool::SqliteManager>,
+) -> Result<SqlitePooled, StoreError> {
+    pool.get().map_err(|error| StoreError::Pool {
+        backend: Backend::Sqlite,
+        source: Box::new(error),
+    })
+}
+
+pub(crate) fn checkout_postgres(
+    pool: &diesel::r2d2::Pool<pool::PostgresManager>,
+) -> Result<PostgresPooled, StoreError> {
+    pool.get().map_err(|error| StoreError::Pool {
+        backend: Backend::Postgres,
+        source: Box::new(error),
+    })
+}
+
+impl Store {
+    /// Opens the database at `url` and applies any pending migrations.
+    ///
+    /// `url` is a SQLite file path (optionally prefixed `sqlite://`; the file is created if
+    /// missing, its directory must exist) or a `postgres://` / `postgresql://` URL.
+    /// `pool_size` defaults to 8 connections for SQLite and 10 for PostgreSQL.
+    pub fn open(url: &str, pool_size: Option<u32>) -> Result<Store, StoreError> {
+        Store::build(url, pool_size, true)
+    }
+
+    /// Like [`Store::open`] but without migrating, for inspecting or migrating explicitly
+    /// (`rates-cli migrate`).
+    pub fn connect(url: &str, pool_size: Option<u32>) -> Result<Store, StoreError> {
+        Store::build(url, pool_size, false)
+    }
+
+    fn build(url: &str, pool_size: Option<u32>, migrate: bool) -> Result<Store, StoreError> {
+        let url = DatabaseUrl::parse(url)?;
+        let pool = pool::open_pool(&url, pool_size, migrate)?;
+        log::debug!("opened {} database {}", url.backend(), url.describe());
+        Ok(Store {
+            pool,
+            target: Arc::from(url.describe()),
+        })
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Which backend the URL selected.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The database described without credentials (e.g. `file data/rates.sqlite3`).
+    pub fn describe(&self) -> &str {
+        &self.target
+    }
+
+    /// Names of the embedded migrations not yet applied to the database.
+    pub fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        match self.pool() {
+            Pool::Sqlite(pool) => pool::pending_sqlite(&mut *checkout_sqlite(pool)?),
+            Pool::Postgres(pool) => pool::pending_postgres(&mut *checkout_postgres(pool)?),
+        }
+    }
+
+    /// Versions of the migrations applied to the database, oldest first.
+    pub fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
+        match self.pool() {
+            Pool::Sqlite(pool) => pool::applied_sqlite(&mut *checkout_sqlite(pool)?),
+            Pool::Postgres(pool) => pool::applied_postgres(&mut *checkout_postgres(pool)?),
+        }
+    }
+
+    /// Applies pending migrations and returns the versions applied (empty when up to date).
+    pub fn run_pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        match self.pool() {
+            Pool::Sqlite(pool) => pool::run_sqlite_migrations(&mut *checkout_sqlite(pool)?),
+            Pool::Postgres(pool) => pool::run_postgres_migrations(&mut *checkout_postgres(pool)?),
+        }
+    }
+
+    /// A cheap check that the database answers: the latest date held in any base, or `None`
+    /// when no rates are stored yet.
+    pub fn health(&self) -> Result<Option<Date>, StoreError> {
+        with_connection!(self, |conn| {
+            rates::table
+                .select(rates::date)
+                .order(rates::date.desc())
+                .first::<Date>(conn)
+                .optional()
+                .map_err(StoreError::query("checking the database"))
+        })
+    }
+
+    /// A counter that grows whenever a write changes stored rates; equal values mean nothing
+    /// changed in between, so HTTP responses can be cached against it.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        with_connection!(self, |conn| {
+            data_version::table
+                .select(data_version::version)
+                .find(1)
+                .first::<i64>(conn)
+                .optional()
+                .map_err(StoreError::query("reading the data version"))?
+                .ok_or_else(|| StoreError::corrupt("the data_version row is missing"))
+        })
+    }
+}

@@ -1,0 +1,338 @@
+//! Throw-away databases for tests, and real ECB reference rates as fixtures.
+//!
+//! Enabled by the `test-support` feature; meant for dev-dependencies only.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use rates_domain::{parse_date, Currency, RateTable, TableError};
+
+use crate::database_url::redact_postgres_url;
+use crate::error::{Backend, StoreError};
+use crate::store::Store;
+
+/// The variable naming the PostgreSQL server for tests, e.g.
+/// `postgres://postgres@127.0.0.1:5432/test`. Its user must be allowed to create databases.
+pub const POSTGRES_URL_VAR: &str = "RATES_TEST_POSTGRES_URL";
+/// When `1`, a missing or unreachable PostgreSQL fails the tests instead of skipping them.
+pub const REQUIRE_POSTGRES_VAR: &str = "RATES_TEST_REQUIRE_POSTGRES";
+
+/// Pool size for test stores: small, so parallel tests stay within PostgreSQL's connection limit.
+const TEST_POOL_SIZE: u32 = 4;
+
+/// A database that exists for one test: a SQLite file in a temporary directory, or a fresh
+/// PostgreSQL database. Both are migrated when created and deleted when dropped.
+#[derive(Debug)]
+pub struct TestDatabase {
+    store: Store,
+    url: String,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    /// Removing the directory removes the file and its WAL.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    /// A migrated SQLite database in a new temporary file.
+    pub fn sqlite() -> Result<TestDatabase, StoreError> {
+        let directory = tempfile::Builder::new()
+            .prefix("rates-test-")
+            .tempdir()
+            .map_err(|error| StoreError::Connect {
+                backend: Backend::Sqlite,
+                target: "a temporary directory".to_owned(),
+                source: Box::new(error),
+            })?;
+        let url = format!(
+            "sqlite://{}",
+            directory.path().join("rates.sqlite3").display()
+        );
+        let store = Store::open(&url, Some(TEST_POOL_SIZE))?;
+        Ok(TestDatabase {
+            store,
+            url,
+            cleanup: Cleanup::Sqlite(directory),
+        })
+    }
+
+    /// A migrated, newly created PostgreSQL database on the server named by
+    /// `RATES_TEST_POSTGRES_URL`, dropped (`WITH (FORCE)`) when this value is dropped.
+    ///
+    /// `Ok(None)` (after printing that the test is skipped) when the variable is unset — unless
+    /// `RATES_TEST_REQUIRE_POSTGRES=1`, which makes that an error. An unreachable server is
+    /// always an error, never a skip.
+    pub fn postgres() -> Result<Option<TestDatabase>, StoreError> {
+        let admin_url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ if postgres_required() => {
+                return Err(StoreError::InvalidUrl {
+                    reason: format!(
+                        "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set; \
+                         set it to a PostgreSQL URL whose user may create databases"
+                    ),
+                })
+            }
+            _ => {
+                println!("skipped: {POSTGRES_URL_VAR} not set (PostgreSQL tests not run)");
+                return Ok(None);
+            }
+        };
+        let name = unique_database_name();
+        let mut admin = connect_admin(&admin_url)?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(StoreError::query("creating a test database"))?;
+        let url = with_database(&admin_url, &name);
+        // From here on, dropping `database` removes what was created, even if opening fails.
+        let mut database = TestDatabase {
+            store: match Store::open(&url, Some(TEST_POOL_SIZE)) {
+                Ok(store) => store,
+                Err(error) => {
+                    drop_database(&admin_url, &name);
+                    return Err(error);
+                }
+            },
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        };
+        database.url.shrink_to_fit();
+        Ok(Some(database))
+    }
+
+    /// The SQLite database and, when configured, the PostgreSQL one: run a test body for each.
+    pub fn all() -> Result<Vec<TestDatabase>, StoreError> {
+        let mut databases = vec![TestDatabase::sqlite()?];
+        databases.extend(TestDatabase::postgres()?);
+        Ok(databases)
+    }
+
+    /// The database URL, for code under test that opens its own [`Store`] (e.g. a second
+    /// process's pool, or a binary's configuration).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The store opened on this database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Which backend this database uses.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            drop_database(admin_url, name);
+        }
+    }
+}
+
+fn postgres_required() -> bool {
+    std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|value| matches!(value.trim(), "1" | "true"))
+}
+
+fn connect_admin(admin_url: &str) -> Result<PgConnection, StoreError> {
+    PgConnection::establish(admin_url).map_err(|error| StoreError::Connect {
+        backend: Backend::Postgres,
+        target: format!(
+            "{} (from {POSTGRES_URL_VAR}; is PostgreSQL running?)",
+            redact_postgres_url(admin_url)
+        ),
+        source: Box::new(error),
+    })
+}
+
+fn drop_database(admin_url: &str, name: &str) {
+    let dropped = connect_admin(admin_url).and_then(|mut admin| {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .map_err(StoreError::query("dropping a test database"))
+    });
+    if let Err(error) = dropped {
+        eprintln!("could not drop test database {name}: {error}");
+    }
+}
+
+/// `rates_test_<pid>_<random>`: only lower-case letters, digits and underscores, so it needs no
+/// quoting in SQL.
+fn unique_database_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos()),
+    );
+    format!("rates_test_{}_{:016x}", std::process::id(), hasher.finish())
+}
+
+/// The same server URL pointing at another database: the path is replaced, the query kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let server = match base.get(authority_start..).and_then(|rest| rest.find('/')) {
+        Some(slash) => base.get(..authority_start + slash).unwrap_or(base),
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+/// A line of an ECB history file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EcbCsvError {
+    /// The file has no header line.
+    #[error("the ECB file is empty")]
+    Empty,
+    /// The header does not start with `Date` or a column is not a currency code.
+    #[error("ECB header: {0}")]
+    Header(String),
+    /// A data line is malformed.
+    #[error("ECB line {line}: {message}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A line's rates do not form a valid table.
+    #[error("ECB line {line}: {source}")]
+    Table {
+        /// 1-based line number.
+        line: usize,
+        /// Why the table is invalid.
+        source: TableError,
+    },
+}
+
+/// Parses the ECB's `eurofxref-hist.csv` format (base EUR, one line per day, `N/A` where a
+/// currency had no rate). A small reader for tests and benchmarks.
+pub fn parse_ecb_csv(text: &str) -> Result<Vec<RateTable>, EcbCsvError> {
+    let mut lines = text.lines();
+    let header = lines.next().ok_or(EcbCsvError::Empty)?;
+    let mut columns = header.split(',').map(str::trim);
+    if columns.next() != Some("Date") {
+        return Err(EcbCsvError::Header(
+            "the first column must be Date".to_owned(),
+        ));
+    }
+    let currencies = columns
+        .filter(|column| !column.is_empty())
+        .map(|column| {
+            Currency::parse(column).map_err(|error| EcbCsvError::Header(error.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut tables = Vec::new();
+    for (index, row) in lines.enumerate() {
+        let line = index + 2;
+        if row.trim().is_empty() {
+            continue;
+        }
+        let mut cells = row.split(',').map(str::trim);
+        let date = cells
+            .next()
+            .map(parse_date)
+            .transpose()
+            .map_err(|error| EcbCsvError::Line {
+                line,
+                message: error.to_string(),
+            })?
+            .ok_or(EcbCsvError::Line {
+                line,
+                message: "no date".to_owned(),
+            })?;
+        let mut raw = Vec::with_capacity(currencies.len());
+        for (currency, cell) in currencies.iter().zip(cells) {
+            if cell.is_empty() || cell == "N/A" {
+                continue;
+            }
+            let value = cell.parse::<f64>().map_err(|_| EcbCsvError::Line {
+                line,
+                message: format!("{currency}: {cell:?} is not a number"),
+            })?;
+            raw.push((currency.as_str(), value));
+        }
+        tables.push(
+            RateTable::from_raw(date, Currency::EUR, raw)
+                .map_err(|source| EcbCsvError::Table { line, source })?,
+        );
+    }
+    Ok(tables)
+}
+
+/// 43 days of real ECB reference rates (2026-09-02 to 2026-10-30, base EUR, 29 currencies a
+/// day), newest first as in the ECB's file.
+pub fn ecb_sample_tables() -> Result<Vec<RateTable>, EcbCsvError> {
+    parse_ecb_csv(include_str!("../testdata/ecb-sample.csv"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_path() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+            "postgresql://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn database_names_are_unique_and_safe() {
+        let (a, b) = (unique_database_name(), unique_database_name());
+        assert_ne!(a, b);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+    }
+
+    #[test]
+    fn the_ecb_sample_parses() {
+        let tables = ecb_sample_tables().unwrap();
+        assert_eq!(tables.len(), 43);
+        let latest = &tables[0];
+        assert_eq!(rates_domain::format_date(latest.date()), "2026-10-30");
+        assert_eq!(latest.rate(Currency::USD).unwrap().get(), 1.1172);
+        assert_eq!(latest.len(), 29);
+    }
+
+    #[test]
+    fn ecb_errors_name_the_line() {
+        let error = parse_ecb_csv("Date,USD,\n2024-01-02,abc,\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "ECB line 2: USD: \"abc\" is not a number"
+        );
+        let error = parse_ecb_csv("Date,USD,\n2024-01-02,-1,\n").unwrap_err();
+        assert!(
+            error.to_string().contains("not greater than zero"),
+            "{error}"
+        );
+    }
+}

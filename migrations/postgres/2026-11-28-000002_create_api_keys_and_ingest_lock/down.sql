@@ -1,0 +1,2 @@
+DROP TABLE ingest_lock;
+DROP TABLE api_keys;

@@ -1,0 +1,4 @@
+DROP TABLE data_version;
+DROP TABLE currencies;
+DROP TABLE rate_revisions;
+DROP TABLE rates;
