@@ -621,6 +621,12 @@ mod tests {
     use time::macros::date;
 
     #[test]
+    fn client_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<Client>();
+    }
+
+    #[test]
     fn auth_style_follows_the_host() {
         assert_eq!(
             AuthStyle::for_base_url(APILAYER_BASE_URL),
