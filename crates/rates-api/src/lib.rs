@@ -1,2 +1,89 @@
-//! The HTTP API: actix-web routes, error mapping, authentication and caching.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+
+mod conditional;
+mod cors;
+mod error;
+mod limits;
+mod numbers;
+mod request;
+mod request_log;
+mod response_cache;
+mod routes;
+mod state;
+
+use actix_web::middleware::from_fn;
+use actix_web::web;
+
+pub use conditional::{content_etag, Freshness, RenderedAnswer};
+pub use error::{ApiError, RETRY_AFTER_SECS};
+pub use request::{ConvertParams, ConvertQuery, NoQuery, RatesParams, RatesPath, RatesQuery};
+pub use request_log::{client_address, ACCESS_LOG_TARGET};
+pub use response_cache::{CacheConfig, ResponseCache};
+pub use state::{
+    ApiConfig, ApiState, AuthMode, CorsPolicy, DEFAULT_MAX_RANGE_DAYS, DEFAULT_MAX_URI_BYTES,
+};
+
+/// Registers the whole API on an app: routes, the 404/405 answers, JSON errors for actix's own
+/// extractors, CORS, the request-target limit and the request log, all sharing `state`.
+///
+/// ```no_run
+/// # fn demo(state: rates_api::ApiState) {
+/// use actix_web::{App, HttpServer};
+/// HttpServer::new(move || {
+///     let state = state.clone();
+///     App::new().configure(move |cfg| rates_api::configure(cfg, state))
+/// });
+/// # }
+/// ```
+pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
+    let config = state.config().clone();
+    let max_uri_bytes = config.max_uri_bytes;
+    let trusted_proxies = config.trusted_proxies.clone();
+    let scope = web::scope("")
+        .app_data(web::Data::new(state))
+        .app_data(extractor_errors::query_config())
+        .app_data(extractor_errors::path_config())
+        .app_data(extractor_errors::json_config())
+        .default_service(web::to(routes::route_not_found));
+    let scope = routes::register(scope)
+        .wrap(from_fn(move |request, next| {
+            limits::limit_uri_length(max_uri_bytes, request, next)
+        }))
+        .wrap(cors::cors(&config.cors))
+        .wrap(from_fn(cors::preflight_errors_as_json))
+        .wrap(from_fn(move |request, next| {
+            let trusted_proxies = trusted_proxies.clone();
+            async move { request_log::log_request(&trusted_proxies, request, next).await }
+        }));
+    cfg.service(scope);
+}
+
+mod extractor_errors {
+    //! actix's own extractor failures, turned into [`ApiError`]s so they answer in JSON.
+
+    use actix_web::web;
+
+    use crate::error::{shorten, ApiError};
+
+    /// Longest extractor message passed on (they can quote the client's input).
+    const MAX_MESSAGE: usize = 200;
+
+    pub(crate) fn query_config() -> web::QueryConfig {
+        web::QueryConfig::default().error_handler(|error, _request| {
+            ApiError::InvalidQuery(shorten(&error.to_string(), MAX_MESSAGE)).into()
+        })
+    }
+
+    pub(crate) fn path_config() -> web::PathConfig {
+        web::PathConfig::default().error_handler(|error, _request| {
+            ApiError::InvalidPath(shorten(&error.to_string(), MAX_MESSAGE)).into()
+        })
+    }
+
+    pub(crate) fn json_config() -> web::JsonConfig {
+        web::JsonConfig::default().error_handler(|error, _request| {
+            ApiError::InvalidBody(shorten(&error.to_string(), MAX_MESSAGE)).into()
+        })
+    }
+}

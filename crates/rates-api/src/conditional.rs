@@ -1,0 +1,248 @@
+//! HTTP caching of successful answers: content ETags, `Last-Modified`, `Cache-Control` and 304s.
+//!
+//! An answer is rendered once into a [`RenderedAnswer`] (body plus its validators, all header
+//! values pre-built) and kept in the [`crate::response_cache`]; every request then only compares
+//! its `If-None-Match` / `If-Modified-Since` against it. The ETag is a hash of the body, so any
+//! corrected value gives a new ETag; `Last-Modified` is when the newest value in the answer was
+//! last changed in the database.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::HttpResponse;
+use sha2::{Digest, Sha256};
+
+/// How long clients and proxies may reuse an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Past dates: values change only when a source revises them.
+    Long,
+    /// `latest`, today and later: the next day's rates can land at any time.
+    Short,
+}
+
+impl Freshness {
+    /// `Cache-Control` for past dates: a day.
+    pub const LONG: &'static str = "public, max-age=86400";
+    /// `Cache-Control` for `latest` and today: a minute.
+    pub const SHORT: &'static str = "public, max-age=60";
+
+    fn header_value(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Freshness::Long => Freshness::LONG,
+            Freshness::Short => Freshness::SHORT,
+        })
+    }
+}
+
+/// A successful answer, rendered once, with its caching validators.
+#[derive(Debug)]
+pub struct RenderedAnswer {
+    body: Bytes,
+    etag: HeaderValue,
+    last_modified: Option<(SystemTime, HeaderValue)>,
+    cache_control: HeaderValue,
+}
+
+impl RenderedAnswer {
+    /// Renders `body` (JSON) with an ETag from its content.
+    pub fn new(
+        body: Vec<u8>,
+        last_changed: Option<SystemTime>,
+        freshness: Freshness,
+    ) -> RenderedAnswer {
+        let etag = HeaderValue::from_str(&content_etag(&body))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+        // HTTP dates have whole seconds; compare on the same footing.
+        let last_modified = last_changed.map(truncate_to_seconds).and_then(|time| {
+            HeaderValue::from_str(&HttpDate::from(time).to_string())
+                .ok()
+                .map(|value| (time, value))
+        });
+        RenderedAnswer {
+            body: Bytes::from(body),
+            etag,
+            last_modified,
+            cache_control: freshness.header_value(),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The quoted ETag.
+    pub fn etag(&self) -> &str {
+        self.etag.to_str().unwrap_or_default()
+    }
+
+    /// Bytes held, for the cache's budget.
+    pub fn weight(&self) -> usize {
+        self.body.len() + 256
+    }
+
+    /// 304 when the request's validators match, the full answer otherwise.
+    pub fn respond(&self, request_headers: &HeaderMap) -> HttpResponse {
+        let status = if self.not_modified(request_headers) {
+            StatusCode::NOT_MODIFIED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::ETAG, self.etag.clone()));
+        response.insert_header((header::CACHE_CONTROL, self.cache_control.clone()));
+        if let Some((_, value)) = &self.last_modified {
+            response.insert_header((header::LAST_MODIFIED, value.clone()));
+        }
+        if status == StatusCode::NOT_MODIFIED {
+            return response.finish();
+        }
+        response.content_type(mime_json()).body(self.body.clone())
+    }
+
+    /// RFC 9110 §13.2.2: `If-None-Match` wins; `If-Modified-Since` only counts without it.
+    fn not_modified(&self, headers: &HeaderMap) -> bool {
+        let if_none_match: Vec<&HeaderValue> = headers.get_all(header::IF_NONE_MATCH).collect();
+        if !if_none_match.is_empty() {
+            let ours = strip_weak(self.etag.as_bytes());
+            return if_none_match.iter().any(|value| {
+                value.as_bytes().split(|byte| *byte == b',').any(|tag| {
+                    let tag = tag.trim_ascii();
+                    tag == b"*" || strip_weak(tag) == ours
+                })
+            });
+        }
+        let Some((modified, _)) = &self.last_modified else {
+            return false;
+        };
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.parse::<HttpDate>().ok())
+            .is_some_and(|since| *modified <= SystemTime::from(since))
+    }
+}
+
+fn mime_json() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}
+
+/// A strong ETag from the body: the first 16 bytes of its SHA-256, in hex.
+pub fn content_etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for byte in digest.iter().take(16) {
+        tag.push_str(&format!("{byte:02x}"));
+    }
+    tag.push('"');
+    tag
+}
+
+/// Weak comparison (RFC 9110 §8.8.3.2): `W/"x"` matches `"x"`.
+fn strip_weak(tag: &[u8]) -> &[u8] {
+    tag.strip_prefix(b"W/").unwrap_or(tag)
+}
+
+fn truncate_to_seconds(time: SystemTime) -> SystemTime {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => UNIX_EPOCH + Duration::from_secs(since.as_secs()),
+        Err(_) => UNIX_EPOCH,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderName;
+
+    fn answer() -> RenderedAnswer {
+        RenderedAnswer::new(
+            br#"{"base":"EUR"}"#.to_vec(),
+            Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_500)),
+            Freshness::Long,
+        )
+    }
+
+    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn etag_follows_the_content() {
+        assert_eq!(content_etag(b"a"), content_etag(b"a"));
+        assert_ne!(
+            content_etag(br#"{"USD":1.1172}"#),
+            content_etag(br#"{"USD":1.1173}"#)
+        );
+        assert_eq!(content_etag(b"a").len(), 34);
+    }
+
+    #[test]
+    fn full_answer_carries_validators() {
+        let answer = answer();
+        let response = answer.respond(&HeaderMap::new());
+        assert_eq!(response.status(), StatusCode::OK);
+        let got = response.headers();
+        assert_eq!(
+            got.get(header::ETAG).unwrap().to_str().unwrap(),
+            answer.etag()
+        );
+        assert_eq!(got.get(header::CACHE_CONTROL).unwrap(), Freshness::LONG);
+        assert_eq!(
+            got.get(header::LAST_MODIFIED).unwrap(),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
+    }
+
+    #[test]
+    fn if_none_match_matches_lists_weak_tags_and_star() {
+        let answer = answer();
+        let etag = answer.etag().to_owned();
+        for value in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"x\", {etag}"),
+            "*".into(),
+        ] {
+            let response = answer.respond(&headers(&[(header::IF_NONE_MATCH, &value)]));
+            assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{value}");
+        }
+        let response = answer.respond(&headers(&[(header::IF_NONE_MATCH, "\"other\"")]));
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn if_modified_since_compares_whole_seconds_and_yields_to_if_none_match() {
+        let answer = answer();
+        let same = "Tue, 14 Nov 2023 22:13:20 GMT";
+        let earlier = "Tue, 14 Nov 2023 22:13:19 GMT";
+        let status = |pairs: &[(HeaderName, &str)]| answer.respond(&headers(pairs)).status();
+        assert_eq!(
+            status(&[(header::IF_MODIFIED_SINCE, same)]),
+            StatusCode::NOT_MODIFIED
+        );
+        assert_eq!(
+            status(&[(header::IF_MODIFIED_SINCE, earlier)]),
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(&[(header::IF_MODIFIED_SINCE, "garbage")]),
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(&[
+                (header::IF_MODIFIED_SINCE, same),
+                (header::IF_NONE_MATCH, "\"other\"")
+            ]),
+            StatusCode::OK
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! One log line per request: client address, method, path (never the query string, which may
+//! hold keys), status and time taken.
+//!
+//! The client address is the TCP peer, unless the peer is a configured trusted proxy: then it is
+//! the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Anyone else's
+//! `X-Forwarded-For` is ignored, so a client cannot put a made-up address in the log.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderMap;
+use actix_web::middleware::Next;
+use actix_web::Error;
+
+use crate::error::shorten;
+
+/// The `log` target of request lines, for filtering (`RUST_LOG=rates_api::access=off`).
+pub const ACCESS_LOG_TARGET: &str = "rates_api::access";
+
+/// Longest path written to the log.
+const MAX_LOGGED_PATH: usize = 200;
+
+/// The address a request came from, honouring `X-Forwarded-For` only from `trusted_proxies`.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .map(|entry| entry.parse::<IpAddr>().ok())
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
+    // Entries are appended by each hop: walk back from the nearest one past our own proxies.
+    Some(
+        forwarded
+            .iter()
+            .rev()
+            .find(|address| !trusted_proxies.contains(address))
+            .copied()
+            .unwrap_or(peer),
+    )
+}
+
+/// Middleware writing the request line after the response is ready.
+pub(crate) async fn log_request(
+    trusted_proxies: &[IpAddr],
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info) {
+        return next.call(request).await;
+    }
+    let started = Instant::now();
+    let client = client_address(
+        request.peer_addr().map(|address| address.ip()),
+        request.headers(),
+        trusted_proxies,
+    );
+    let method = request.method().clone();
+    let path = shorten(request.path(), MAX_LOGGED_PATH);
+    let result = next.call(request).await;
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let elapsed = started.elapsed();
+    log::info!(
+        target: ACCESS_LOG_TARGET,
+        "{} \"{} {}\" {} {:.3}ms",
+        client.map_or_else(|| "-".to_owned(), |address| address.to_string()),
+        method,
+        path,
+        status.as_u16(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let headers = forwarded("1.2.3.4");
+        assert_eq!(
+            client_address(Some(ip("10.0.0.9")), &headers, &[]),
+            Some(ip("10.0.0.9"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.9")), &headers, &[ip("127.0.0.1")]),
+            Some(ip("10.0.0.9"))
+        );
+    }
+
+    #[test]
+    fn forwarded_for_names_the_client_behind_trusted_proxies() {
+        let proxy = ip("127.0.0.1");
+        let headers = forwarded("6.6.6.6, 1.2.3.4, 127.0.0.1");
+        assert_eq!(
+            client_address(Some(proxy), &headers, &[proxy]),
+            Some(ip("1.2.3.4")),
+            "the right-most untrusted hop, not the spoofable left-most"
+        );
+        assert_eq!(
+            client_address(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
+        assert_eq!(
+            client_address(Some(proxy), &forwarded("not an address"), &[proxy]),
+            Some(proxy)
+        );
+    }
+}

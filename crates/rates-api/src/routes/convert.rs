@@ -1,0 +1,90 @@
+//! `GET /convert?from=USD&to=GBP&amount=10[&date=YYYY-MM-DD][&fallback=previous]`.
+
+use std::time::SystemTime;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use rates_domain::{format_date, today_utc, Currency, Rate};
+use serde::Serialize;
+
+use super::loading::load_day;
+use super::rates::to_json;
+use super::serve_cached;
+use crate::conditional::{Freshness, RenderedAnswer};
+use crate::error::ApiError;
+use crate::numbers;
+use crate::request::{ConvertParams, ConvertQuery};
+use crate::state::ApiState;
+
+#[derive(Serialize)]
+struct ConvertBody {
+    query: QueryEcho,
+    date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_date: Option<String>,
+    #[serde(serialize_with = "numbers::rate")]
+    rate: Rate,
+    #[serde(serialize_with = "numbers::float")]
+    result: f64,
+}
+
+#[derive(Serialize)]
+struct QueryEcho {
+    from: Currency,
+    to: Currency,
+    #[serde(serialize_with = "numbers::float")]
+    amount: f64,
+}
+
+pub(super) async fn convert(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    query: web::Query<ConvertQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let params = query.parse()?;
+    let key = format!(
+        "convert?from={}&to={}&amount={}&date={}&fallback={}",
+        params.from,
+        params.to,
+        params.amount,
+        params.date.map(format_date).unwrap_or_default(),
+        params.fallback
+    );
+    let stored_base = state.config().stored_base;
+    serve_cached(&state, &request, key, move |store| {
+        render(store, stored_base, &params)
+    })
+    .await
+}
+
+fn render(
+    store: &rates_store::Store,
+    stored_base: Currency,
+    params: &ConvertParams,
+) -> Result<RenderedAnswer, ApiError> {
+    let loaded = load_day(store, stored_base, params.date, params.fallback)?;
+    let conversion = loaded
+        .stored
+        .table
+        .convert(params.from, params.to, params.amount)
+        .map_err(ApiError::from_domain)?;
+    let body = ConvertBody {
+        query: QueryEcho {
+            from: params.from,
+            to: params.to,
+            amount: params.amount,
+        },
+        date: format_date(loaded.stored.table.date()),
+        requested_date: loaded.requested_date.map(format_date),
+        rate: conversion.rate,
+        result: conversion.result,
+    };
+    let freshness = match params.date {
+        Some(date) if date < today_utc() => Freshness::Long,
+        _ => Freshness::Short,
+    };
+    Ok(RenderedAnswer::new(
+        to_json(&body)?,
+        Some(SystemTime::from(loaded.stored.last_changed)),
+        freshness,
+    ))
+}

@@ -1,0 +1,249 @@
+//! Every error status with its JSON body, and hostile input that must each get a 4xx JSON answer.
+
+use crate::helpers::{spawn_app, TestResult};
+
+/// (path, expected status, expected code)
+const CASES: &[(&str, u16, &str)] = &[
+    ("/rates/2024-13-01/", 400, "invalid_date"),
+    ("/rates/2024-02-30/", 400, "invalid_date"),
+    ("/rates/99999-01-01/", 400, "invalid_date"),
+    ("/rates/2024-1-2/", 400, "invalid_date"),
+    ("/rates/yesterday/", 400, "invalid_date"),
+    ("/rates/2024-01-05..2024-01-02/", 400, "invalid_range"),
+    ("/rates/2024-01-02../", 400, "invalid_range"),
+    ("/rates/2000-01-01..2024-01-01/", 400, "range_too_long"),
+    ("/rates/2024-01-02/?base=US", 400, "invalid_currency"),
+    (
+        "/rates/2024-01-02/?symbols=USD,G1P",
+        400,
+        "invalid_currency",
+    ),
+    (
+        "/rates/2024-01-02/?symbols=;DROP%20TABLE%20rates",
+        400,
+        "invalid_currency",
+    ),
+    (
+        "/rates/2024-01-02/?symbols=%3BDROP+TABLE+rates",
+        400,
+        "invalid_currency",
+    ),
+    ("/rates/2024-01-02/?fallback=next", 400, "invalid_query"),
+    ("/rates/2024-01-02/?symbol=USD", 400, "invalid_query"),
+    ("/rates/2024-01-02/?base=USD&base=GBP", 400, "invalid_query"),
+    ("/convert?from=USD&to=GBP", 400, "invalid_query"),
+    ("/convert?from=USD&to=GBP&amount=ten", 400, "invalid_amount"),
+    ("/convert?from=USD&to=GBP&amount=NaN", 400, "invalid_amount"),
+    (
+        "/convert?from=USD&to=GBP&amount=1e999",
+        400,
+        "invalid_amount",
+    ),
+    (
+        "/convert?from=USD&to=GBP&amount=1&date=2024-02-30",
+        400,
+        "invalid_date",
+    ),
+    (
+        "/convert?from=USDX&to=GBP&amount=1",
+        400,
+        "invalid_currency",
+    ),
+    ("/currencies/?x=1", 400, "invalid_query"),
+    ("/rates/2024-01-06/", 404, "date_not_found"),
+    ("/rates/1999-01-01/", 404, "date_not_found"),
+    ("/rates/2024-01-02/?base=XAU", 404, "currency_not_found"),
+    (
+        "/rates/2024-01-02/?symbols=USD,EEK",
+        404,
+        "currency_not_found",
+    ),
+    (
+        "/rates/2009-01-02..2024-01-02/?symbols=EEK",
+        400,
+        "range_too_long",
+    ),
+    (
+        "/rates/2023-12-29..2024-01-02/?base=CYP",
+        404,
+        "currency_not_found",
+    ),
+    (
+        "/convert?from=USD&to=CYP&amount=1",
+        404,
+        "currency_not_found",
+    ),
+    ("/", 404, "route_not_found"),
+    ("/rates/", 404, "route_not_found"),
+    ("/rates/2024-01-02/extra", 404, "route_not_found"),
+    ("/api/latest", 404, "route_not_found"),
+];
+
+#[test]
+fn each_error_has_its_status_and_json_body() -> TestResult {
+    let app = spawn_app()?;
+    for (path, status, code) in CASES {
+        let reply = app.get(path)?;
+        assert_eq!(reply.status, *status, "{path}: {}", reply.body);
+        assert_eq!(reply.error_code()?, *code, "{path}: {}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_currency_not_held_is_named() -> TestResult {
+    let app = spawn_app()?;
+    let message = app
+        .get("/rates/2024-01-02/?symbols=USD,EEK")?
+        .error_message()?;
+    assert!(
+        message.contains("EEK") && message.contains("2024-01-02"),
+        "{message}"
+    );
+    // EEK is held on 2009-01-02.
+    let reply = app.get("/rates/2009-01-02/?symbols=EEK")?;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()?["rates"]["EEK"], 15.6466);
+    Ok(())
+}
+
+#[test]
+fn other_methods_get_405_with_allow() -> TestResult {
+    let app = spawn_app()?;
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        for path in ["/rates/2024-01-02/", "/currencies/", "/convert", "/health"] {
+            let reply = app.request(method, path, &[])?;
+            assert_eq!(reply.status, 405, "{method} {path}");
+            assert_eq!(reply.error_code()?, "method_not_allowed");
+            assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn hostile_inputs_each_get_a_4xx_json_answer() -> TestResult {
+    let app = spawn_app()?;
+    let long_path = format!("/rates/{}", "9".repeat(10 * 1024));
+    let long_query = format!("/rates/2024-01-02/?symbols={}", "USD,".repeat(2000));
+    let targets: Vec<Vec<u8>> = vec![
+        b"/rates/2024-13-01/".to_vec(),
+        b"/rates/2024-02-30/".to_vec(),
+        b"/rates/99999-01-01/".to_vec(),
+        b"/rates/../".to_vec(),
+        b"/rates/..".to_vec(),
+        b"/rates/../../etc/passwd".to_vec(),
+        b"/rates/%2e%2e/".to_vec(),
+        b"/rates/%00/".to_vec(),
+        b"/rates/2024-01-02%00/".to_vec(),
+        b"/rates/%FF%FE/".to_vec(),
+        b"/rates/%/".to_vec(),
+        b"/rates/2024-01-02/?symbols=%00".to_vec(),
+        b"/rates/2024-01-02/?symbols=;DROP%20TABLE%20rates".to_vec(),
+        b"/rates/2024-01-02/?base='%20OR%201=1--".to_vec(),
+        b"/rates/2024-01-02/?%ZZ=1".to_vec(),
+        b"/rates/2024-01-02/?&&&===".to_vec(),
+        // Unicode as clients send it, percent-encoded: an Arabic-Indic digit, an emoji, Ü.
+        b"/rates/2024-01-0%D9%A2/".to_vec(),
+        b"/rates/%F0%9F%92%B6/".to_vec(),
+        b"/rates/2024-01-02/?base=%C3%9CSD".to_vec(),
+        b"/rates/2024-01-02/?symbols=%C3%9CSD,USD".to_vec(),
+        "/rates/2024-01-02/?symbols=%E2%82%AC%E2%82%AC%E2%82%AC"
+            .as_bytes()
+            .to_vec(),
+        b"/convert?from=USD&to=GBP&amount=-0x1p3".to_vec(),
+        b"/convert?from=USD&to=GBP&amount=1&amount=2".to_vec(),
+        b"/rates/-2024-01-02/".to_vec(),
+        b"/rates/+2024-01-02/".to_vec(),
+        b"/rates/2024-01-02..2024-01-03..2024-01-04/".to_vec(),
+        b"/rates/0000-00-00/".to_vec(),
+        b"/rates/latest..2024-01-01/".to_vec(),
+        b"//rates//2024-01-02//".to_vec(),
+        b"/rates/2024-01-02/;jsessionid=1".to_vec(),
+        long_path.into_bytes(),
+        long_query.into_bytes(),
+    ];
+    for target in targets {
+        let shown = String::from_utf8_lossy(&target)
+            .chars()
+            .take(60)
+            .collect::<String>();
+        let reply = app.raw_get(&target)?;
+        assert!(
+            (400..500).contains(&reply.status),
+            "{shown}: status {} {}",
+            reply.status,
+            reply.body
+        );
+        let code = reply
+            .error_code()
+            .map_err(|error| format!("{shown}: {error}: {} {:?}", reply.status, reply.body))?;
+        assert!(!code.is_empty(), "{shown}");
+    }
+    // Raw non-ASCII bytes in the request line never reach the app: actix-http's parser refuses
+    // them with a bare 400 of its own.
+    let reply = app.raw_get("/rates/2024-01-0\u{0662}/".as_bytes())?;
+    assert_eq!(reply.status, 400);
+    // The server is still answering after all of that.
+    assert_eq!(app.get("/rates/2024-01-02/")?.status, 200);
+    Ok(())
+}
+
+#[test]
+fn over_long_targets_get_414() -> TestResult {
+    let app = spawn_app()?;
+    let reply = app.raw_get(format!("/{}", "a".repeat(10 * 1024)).as_bytes())?;
+    assert_eq!(reply.status, 414);
+    assert_eq!(reply.error_code()?, "uri_too_long");
+    Ok(())
+}
+
+#[test]
+fn a_database_failure_is_a_503_with_retry_after() -> TestResult {
+    for database in rates_store::testing::TestDatabase::all()? {
+        let url = database.url().to_owned();
+        let app = crate::helpers::spawn_app_on(database, crate::helpers::test_config())?;
+        // Break the database under the running server.
+        break_database(&url)?;
+        for path in [
+            "/health",
+            "/rates/2024-01-02/",
+            "/rates/latest",
+            "/currencies/",
+            "/convert?from=USD&to=GBP&amount=1",
+        ] {
+            let reply = app.get(path)?;
+            assert_eq!(reply.status, 503, "{path}: {}", reply.body);
+            assert_eq!(reply.error_code()?, "database_unavailable");
+            assert_eq!(reply.header("retry-after"), Some("5"));
+            assert!(
+                !reply.body.contains("rates") || reply.body.contains("database"),
+                "{}",
+                reply.body
+            );
+            assert!(
+                !reply.body.contains("no such table") && !reply.body.contains("does not exist")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Drops the tables every query needs.
+fn break_database(url: &str) -> TestResult {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let statements = "DROP TABLE rate_revisions; DROP TABLE rates; DROP TABLE currencies; DROP TABLE data_version;";
+    if url.starts_with("postgres") {
+        diesel::PgConnection::establish(url)?.batch_execute(statements)?;
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        diesel::SqliteConnection::establish(path)?.batch_execute(statements)?;
+    }
+    Ok(())
+}

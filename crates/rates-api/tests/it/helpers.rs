@@ -1,0 +1,237 @@
+//! `spawn_app`: the real app on 127.0.0.1:0 over its own temporary database, and a small HTTP
+//! client (ureq for ordinary requests, raw TCP for byte-exact hostile ones).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer};
+use rates_api::{ApiConfig, ApiState, CacheConfig};
+use rates_domain::{RateTable, Source};
+use rates_store::testing::{parse_ecb_csv, TestDatabase};
+use rates_store::Store;
+
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// A running app and the database behind it; stops the server on drop.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub database: TestDatabase,
+    server: ServerHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The configuration tests run with: the defaults, but the data version is compared on every
+/// request so a write is visible to the very next request.
+pub fn test_config() -> ApiConfig {
+    let mut config = ApiConfig::default();
+    config.cache = CacheConfig {
+        check_interval: Duration::ZERO,
+        ..CacheConfig::default()
+    };
+    config
+}
+
+/// The databases every backend-sensitive test runs on: SQLite, and PostgreSQL when
+/// `RATES_TEST_POSTGRES_URL` is set.
+pub fn databases() -> TestResult<Vec<TestDatabase>> {
+    Ok(TestDatabase::all()?)
+}
+
+/// An app over `database` filled with the ECB sample, with [`test_config`].
+pub fn spawn_app_with_sample(database: TestDatabase) -> TestResult<TestApp> {
+    load_sample(database.store())?;
+    spawn_app_on(database, test_config())
+}
+
+/// An app over a fresh SQLite database filled with the ECB sample.
+pub fn spawn_app() -> TestResult<TestApp> {
+    spawn_app_with_sample(TestDatabase::sqlite()?)
+}
+
+/// An app over `database` with `config`, on its own port and actix system.
+pub fn spawn_app_on(database: TestDatabase, config: ApiConfig) -> TestResult<TestApp> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let state = ApiState::new(database.store().clone(), config);
+    let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                let state = state.clone();
+                App::new().configure(move |cfg| rates_api::configure(cfg, state))
+            })
+            .workers(1)
+            .disable_signals()
+            .shutdown_timeout(1)
+            .listen(listener)?
+            .run();
+            let _ = handle_sender.send(server.handle());
+            server.await
+        })
+    });
+    let server = handle_receiver.recv_timeout(Duration::from_secs(10))?;
+    Ok(TestApp {
+        address,
+        database,
+        server,
+        thread: Some(thread),
+    })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        actix_web::rt::System::new().block_on(server.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The ECB's reference rates for a few days around the 2024 new year, plus two days of 2009
+/// when the Estonian kroon (EEK) was still quoted; base EUR, `N/A` cells skipped.
+pub fn sample_tables() -> TestResult<Vec<RateTable>> {
+    Ok(parse_ecb_csv(include_str!("../data/ecb-sample.csv"))?)
+}
+
+pub fn load_sample(store: &Store) -> TestResult {
+    store.bulk_upsert(&sample_tables()?, Source::EcbImport)?;
+    Ok(())
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn json(&self) -> TestResult<serde_json::Value> {
+        Ok(serde_json::from_str(&self.body)?)
+    }
+
+    /// `error.code` of a JSON error body, checking the body has exactly that shape.
+    pub fn error_code(&self) -> TestResult<String> {
+        let body = self.json()?;
+        let error = body
+            .get("error")
+            .ok_or_else(|| format!("no `error` in {}", self.body))?;
+        if error.get("message").and_then(|m| m.as_str()).is_none() {
+            return Err(format!("no error.message in {}", self.body).into());
+        }
+        if self.header("cache-control") != Some("no-store") {
+            return Err(format!("error without no-store: {:?}", self.headers).into());
+        }
+        Ok(error
+            .get("code")
+            .and_then(|code| code.as_str())
+            .ok_or("no error.code")?
+            .to_owned())
+    }
+
+    pub fn error_message(&self) -> TestResult<String> {
+        Ok(self
+            .json()?
+            .pointer("/error/message")
+            .and_then(|message| message.as_str())
+            .ok_or("no error.message")?
+            .to_owned())
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub fn store(&self) -> &Store {
+        self.database.store()
+    }
+
+    pub fn get(&self, path: &str) -> TestResult<Reply> {
+        self.request("GET", path, &[])
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResult<Reply> {
+        self.request("GET", path, headers)
+    }
+
+    /// A request through ureq; 4xx and 5xx are answers here, not errors.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> TestResult<Reply> {
+        let mut request = ureq::request(method, &self.url(path)).timeout(Duration::from_secs(30));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let response = match request.call() {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => return Err(error.into()),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| {
+                let value = response.header(&name)?.to_owned();
+                Some((name.to_ascii_lowercase(), value))
+            })
+            .collect();
+        let body = response.into_string()?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends `GET {target}` exactly as given (no normalisation or escaping) and reads the answer.
+    pub fn raw_get(&self, target: &[u8]) -> TestResult<Reply> {
+        let mut request = b"GET ".to_vec();
+        request.extend_from_slice(target);
+        request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        self.raw(&request)
+    }
+
+    /// Sends raw bytes on a new connection and parses the HTTP/1.1 answer.
+    pub fn raw(&self, request: &[u8]) -> TestResult<Reply> {
+        let mut stream = TcpStream::connect(self.address)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.write_all(request)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        parse_reply(&answer)
+    }
+}
+
+pub fn parse_reply(answer: &[u8]) -> TestResult<Reply> {
+    let text = String::from_utf8_lossy(answer);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no end of head")?;
+    let mut lines = head.lines();
+    let status_line = lines.next().ok_or("no status line")?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .ok_or("no status")?
+        .parse()?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real app on an ephemeral port, over a temporary database filled
+//! through rates-store, checked over real HTTP.
+
+mod helpers;
+
+mod caching;
+mod concurrency;
+mod errors;
+mod routes;
