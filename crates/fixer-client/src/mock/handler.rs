@@ -15,6 +15,7 @@ use crate::{CurrencyCode, MAX_RANGE_DAYS};
 /// What the handler decided to send.
 struct Reply {
     status: u16,
+    content_type: &'static str,
     body: String,
     headers: Vec<(&'static str, String)>,
 }
@@ -23,7 +24,17 @@ impl Reply {
     fn json(status: u16, body: &Value) -> Reply {
         Reply {
             status,
+            content_type: "application/json",
             body: body.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn text(status: u16, content_type: &'static str, body: String) -> Reply {
+        Reply {
+            status,
+            content_type,
+            body,
             headers: Vec::new(),
         }
     }
@@ -61,12 +72,7 @@ pub(super) fn answer(shared: &Shared, request: tiny_http::Request, prefix: &str)
         }
     };
     let mut response = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-    let content_type = if reply.status == 200 || reply.headers.is_empty() {
-        "application/json"
-    } else {
-        "text/plain"
-    };
-    let mut headers = vec![("Content-Type", content_type.to_owned())];
+    let mut headers = vec![("Content-Type", reply.content_type.to_owned())];
     headers.extend(reply.headers);
     for (name, value) in headers {
         if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
@@ -201,9 +207,12 @@ fn fault_reply(fault: &Fault) -> Reply {
             status,
             retry_after,
         } => Reply {
-            status: *status,
-            body: format!("mock Fixer: injected HTTP {status}"),
             headers: retry_header(retry_after),
+            ..Reply::text(
+                *status,
+                "text/plain",
+                format!("mock Fixer: injected HTTP {status}"),
+            )
         },
         Fault::Gateway {
             status,
@@ -216,16 +225,12 @@ fn fault_reply(fault: &Fault) -> Reply {
         Fault::FixerError { code, error_type } => {
             Reply::json(200, &fixer_error(*code, error_type.as_deref()))
         }
-        Fault::MalformedBody => Reply {
-            status: 200,
-            body: "<html><body>502 Bad Gateway</body></html>".to_owned(),
-            headers: Vec::new(),
-        },
-        Fault::Body { status, body } => Reply {
-            status: *status,
-            body: body.clone(),
-            headers: Vec::new(),
-        },
+        Fault::MalformedBody => Reply::text(
+            200,
+            "text/html",
+            "<html><body>502 Bad Gateway</body></html>".to_owned(),
+        ),
+        Fault::Body { status, body } => Reply::text(*status, "application/json", body.clone()),
         // Handled before the answer is built.
         Fault::Delay(_) | Fault::TruncatedBody => Reply::json(200, &json!({"success": true})),
     }
