@@ -1,0 +1,126 @@
+//! Opening databases, migrations, and connection errors.
+
+use rates_store::testing::TestDatabase;
+use rates_store::{Backend, Store, StoreError};
+
+use crate::helpers::TestResult;
+
+backend_tests!(open_applies_every_migration_once);
+
+fn open_applies_every_migration_once(database: &TestDatabase) -> TestResult {
+    let store = database.store();
+    assert_eq!(store.applied_migrations()?.len(), 2);
+    assert!(store.pending_migrations()?.is_empty());
+    assert!(store.run_pending_migrations()?.is_empty());
+    // Opening again (as a second process would) finds nothing to do.
+    let again = Store::open(database.url(), Some(2))?;
+    assert_eq!(again.applied_migrations()?, store.applied_migrations()?);
+    assert_eq!(again.backend(), database.backend());
+    Ok(())
+}
+
+#[test]
+fn connect_does_not_migrate_until_asked() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let url = format!(
+        "sqlite://{}",
+        directory.path().join("fresh.sqlite3").display()
+    );
+    let store = Store::connect(&url, None)?;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    assert_eq!(store.pending_migrations()?.len(), 2);
+    assert!(store.applied_migrations()?.is_empty());
+    assert_eq!(store.run_pending_migrations()?.len(), 2);
+    assert!(store.pending_migrations()?.is_empty());
+    assert_eq!(store.health()?, None);
+    Ok(())
+}
+
+#[test]
+fn a_plain_path_opens_sqlite_in_wal_mode() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let path = directory.path().join("plain.sqlite3");
+    let store = Store::open(path.to_str().ok_or("utf-8 path")?, None)?;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    drop(store);
+    // The WAL file exists only in WAL mode; reading the mode directly confirms it.
+    use diesel::prelude::*;
+    let mut connection = diesel::SqliteConnection::establish(path.to_str().ok_or("utf-8")?)?;
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(&mut connection)?;
+    assert_eq!(mode.journal_mode, "wal");
+    Ok(())
+}
+
+#[test]
+fn a_missing_directory_is_a_connect_error_that_says_so() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let url = format!(
+        "sqlite://{}/missing/rates.sqlite3",
+        directory.path().display()
+    );
+    let error = Store::open(&url, None).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Connect {
+                backend: Backend::Sqlite,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.is_unavailable());
+    assert!(error.to_string().contains("does not exist"), "{error}");
+    Ok(())
+}
+
+#[test]
+fn an_unreachable_postgres_is_a_connect_error_without_the_password() -> TestResult {
+    let error = Store::open("postgres://rates:s3cret-pw@127.0.0.1:1/rates", None).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Connect {
+                backend: Backend::Postgres,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(!message.contains("s3cret-pw"), "{message}");
+    assert!(!format!("{error:?}").contains("s3cret-pw"));
+    assert!(message.contains("127.0.0.1:1/rates"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn unsupported_urls_and_pool_sizes_are_rejected() {
+    assert!(matches!(
+        Store::open("mysql://localhost/rates", None),
+        Err(StoreError::InvalidUrl { .. })
+    ));
+    assert!(matches!(
+        Store::open("", None),
+        Err(StoreError::InvalidUrl { .. })
+    ));
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/r.sqlite3", directory.path().display());
+    assert!(matches!(
+        Store::open(&url, Some(0)),
+        Err(StoreError::InvalidInput { .. })
+    ));
+}
+
+#[test]
+fn the_store_debug_output_hides_credentials() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    let debug = format!("{:?}", database.store());
+    assert!(debug.contains("Sqlite"), "{debug}");
+    Ok(())
+}
