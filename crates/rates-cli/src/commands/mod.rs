@@ -1,0 +1,5 @@
+//! One module per command.
+
+pub mod import_ecb;
+pub mod ingest;
+pub mod migrate;

@@ -1,0 +1,102 @@
+//! Where results go: plain lines on standard output, a progress bar on a terminal for long runs,
+//! or one JSON document with `--json`.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Runs with at least this many steps get a progress bar (on a terminal).
+const BAR_THRESHOLD: u64 = 20;
+
+/// The output of one command.
+#[derive(Debug)]
+pub struct Output {
+    json: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Output {
+    /// Lines, or JSON only when `json` is set.
+    pub fn new(json: bool) -> Output {
+        Output { json, bar: None }
+    }
+
+    /// Prints a line of the human-readable output (nothing with `--json`). A closed standard
+    /// output (`| head`) is not an error worth stopping for.
+    pub fn line(&self, text: &str) {
+        if self.json {
+            return;
+        }
+        let print = || {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    /// Prints the JSON document (only with `--json`).
+    pub fn json(&self, value: &serde_json::Value) {
+        if self.json {
+            let _ = writeln!(std::io::stdout().lock(), "{value}");
+        }
+    }
+
+    /// Shows a progress bar on standard error for a run of `steps` steps, when standard error
+    /// is a terminal and the run is long enough to need one.
+    pub fn start_progress(&mut self, steps: u64, message: &str) {
+        if steps < BAR_THRESHOLD || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta} left)")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        self.bar = Some(bar);
+    }
+
+    /// Advances the progress bar, if any.
+    pub fn advance(&self, steps: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(steps);
+        }
+    }
+
+    /// Removes the progress bar, if any.
+    pub fn finish_progress(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

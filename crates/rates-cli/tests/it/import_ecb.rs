@@ -1,0 +1,129 @@
+//! `rates-cli import-ecb` with a slice of the real ECB history file.
+
+use std::collections::BTreeMap;
+
+use fixer_client::mock::Plan;
+use rates_domain::{parse_date, Currency, DateRange};
+use time::macros::date;
+use time::Date;
+
+use crate::helpers::{data, TestResult, World};
+
+/// The slice, read independently of the code under test: date → currency → value, `N/A` left out.
+fn expected() -> Result<BTreeMap<Date, BTreeMap<String, f64>>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(data("eurofxref-hist-slice.csv"))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().ok_or("empty")?.split(',').collect();
+    let mut days = BTreeMap::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let date = parse_date(cells.first().ok_or("empty line")?)?;
+        let mut rates = BTreeMap::new();
+        for (code, cell) in header.iter().zip(&cells).skip(1) {
+            if !code.is_empty() && *cell != "N/A" && !cell.is_empty() {
+                rates.insert((*code).to_owned(), cell.parse::<f64>()?);
+            }
+        }
+        days.insert(date, rates);
+    }
+    Ok(days)
+}
+
+fn assert_matches_the_file(world: &World) -> TestResult {
+    let expected = expected()?;
+    let stored = world.store().rate_tables_between(
+        DateRange::new(date!(1999 - 01 - 01), date!(2024 - 12 - 31))?,
+        Currency::EUR,
+    )?;
+    assert_eq!(stored.len(), expected.len());
+    for table in stored {
+        let want = expected
+            .get(&table.table.date())
+            .ok_or("a date not in the file")?;
+        let got: BTreeMap<String, f64> = table
+            .table
+            .rates()
+            .iter()
+            .map(|(code, rate)| (code.as_str().to_owned(), rate.get()))
+            .collect();
+        assert_eq!(&got, want, "{}", table.table.date());
+    }
+    Ok(())
+}
+
+#[test]
+fn the_csv_and_the_zip_import_value_for_value() -> TestResult {
+    for world in World::all(Plan::ProfessionalPlus)? {
+        let csv = data("eurofxref-hist-slice.csv");
+        let run = world
+            .run(&["import-ecb", csv.to_str().ok_or("path")?])?
+            .expect_code(0)?;
+        assert!(
+            run.stdout
+                .contains("Summary: 25 dates (1999-01-04..2024-03-28)"),
+            "{}",
+            run.stdout
+        );
+        assert_matches_the_file(&world)?;
+        let rates: usize = expected()?.values().map(BTreeMap::len).sum();
+
+        // The zipped copy finds everything already stored.
+        let zip = data("eurofxref-hist-slice.zip");
+        let run = world
+            .run(&["--json", "import-ecb", zip.to_str().ok_or("path")?])?
+            .expect_code(0)?;
+        let report = run.json()?;
+        assert_eq!(report["dates"], 25);
+        assert_eq!(report["totals"]["inserted"], 0);
+        assert_eq!(report["totals"]["unchanged"].as_u64(), Some(rates as u64));
+        assert!(report["skipped_cells"].as_u64() > Some(0));
+        assert_matches_the_file(&world)?;
+    }
+    // Into an empty database, the zip alone gives the same result.
+    let world = World::sqlite(Plan::ProfessionalPlus)?;
+    let zip = data("eurofxref-hist-slice.zip");
+    world
+        .run(&["import-ecb", zip.to_str().ok_or("path")?])?
+        .expect_code(0)?;
+    assert_matches_the_file(&world)
+}
+
+#[test]
+fn a_bad_row_aborts_the_import_naming_its_line_and_writes_nothing() -> TestResult {
+    let world = World::sqlite(Plan::ProfessionalPlus)?;
+    let text = std::fs::read_to_string(data("eurofxref-hist-slice.csv"))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let row = lines.get_mut(5).ok_or("short slice")?;
+    *row = row.replacen(",1.0", ",1,0x", 1);
+    let bad = world.dir.path().join("bad.csv");
+    std::fs::write(&bad, lines.join("\n"))?;
+    let run = world
+        .run(&["import-ecb", bad.to_str().ok_or("path")?])?
+        .expect_code(1)?;
+    assert!(run.stderr.contains("bad.csv: line 6: "), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1);
+    run.assert_no_panic();
+    let range = DateRange::new(date!(1999 - 01 - 01), date!(2024 - 12 - 31))?;
+    assert!(world.store().dates_held(range, Currency::EUR)?.is_empty());
+
+    for (name, content) in [
+        ("empty.csv", &b""[..]),
+        ("not-ecb.csv", b"a,b\n1,2\n"),
+        ("broken.zip", b"PK\x03\x04garbage"),
+    ] {
+        let path = world.dir.path().join(name);
+        std::fs::write(&path, content)?;
+        let run = world
+            .run(&["import-ecb", path.to_str().ok_or("path")?])?
+            .expect_code(1)?;
+        assert!(run.stderr.starts_with("error: "), "{name}: {}", run.stderr);
+        run.assert_no_panic();
+    }
+    let run = world.run(&["import-ecb", "missing.csv"])?.expect_code(1)?;
+    assert!(
+        run.stderr.contains("cannot read missing.csv"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}

@@ -1,0 +1,461 @@
+//! Running a plan: fetch from Fixer (timeseries first, one request per date after a 105),
+//! validate, store each date in its own transaction, and report as dates finish.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use fixer_client::{
+    Client, CurrencyCode, Error as FixerError, FixerErrorKind, Quota, RatesOptions,
+};
+use rates_domain::{format_date, Currency, DateRange, RateTable, Source};
+use rates_store::{Store, WriteCounts};
+use time::Date;
+
+use crate::plan::Plan;
+use crate::report::{DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report};
+
+/// One unit of work for a fetching thread.
+#[derive(Debug, Clone)]
+enum Job {
+    /// One `timeseries` request for the span, storing the planned dates inside it.
+    Span(DateRange, Vec<Date>),
+    /// One `historical` request.
+    Day(Date),
+}
+
+/// What fetching threads tell the thread that reports.
+enum Event {
+    Date(DateReport),
+    Quota(Quota),
+}
+
+/// State shared by the fetching threads.
+struct Shared<'a> {
+    client: &'a Client,
+    store: &'a Store,
+    base: Currency,
+    options: RatesOptions,
+    queue: Mutex<VecDeque<Job>>,
+    timeseries_refused: AtomicBool,
+    /// Set by a failure that every further request would repeat (bad key, quota used up, plan
+    /// without this base...): the remaining dates fail without spending requests.
+    stop_reason: Mutex<Option<String>>,
+    requests: AtomicU32,
+}
+
+/// Runs `plan`: fetches every planned date from Fixer with up to `concurrency` requests in
+/// flight, validates each day and stores it in one transaction, and calls `on_date` on the
+/// calling thread as each date finishes. Never panics and never stops at a failed date: failures
+/// are in the report.
+///
+/// Blocking (it makes HTTP requests and database writes); from async code call it on a blocking
+/// thread. No runtime is needed.
+pub fn run(
+    client: &Client,
+    store: &Store,
+    plan: &Plan,
+    concurrency: usize,
+    on_date: &mut dyn FnMut(&DateReport),
+) -> Report {
+    let started = Instant::now();
+    let mut collector = Collector::new(on_date);
+    let options = match rates_options(plan) {
+        Ok(options) => options,
+        Err(reason) => {
+            for date in &plan.dates {
+                collector.date(failed(*date, reason.clone()));
+            }
+            return collector.finish(
+                plan,
+                0,
+                FetchStrategy::Nothing,
+                NamesOutcome::NotAsked,
+                started,
+            );
+        }
+    };
+    let shared = Shared {
+        client,
+        store,
+        base: plan.base,
+        options,
+        queue: Mutex::new(VecDeque::new()),
+        timeseries_refused: AtomicBool::new(false),
+        stop_reason: Mutex::new(None),
+        requests: AtomicU32::new(0),
+    };
+
+    let names = if plan.dates.is_empty() || !plan.fetch_names {
+        if plan.fetch_names {
+            NamesOutcome::NotAsked
+        } else {
+            NamesOutcome::AlreadyHeld
+        }
+    } else {
+        fetch_names(&shared)
+    };
+
+    let spans = plan.timeseries_spans();
+    let mut jobs: VecDeque<Job> = if spans.is_empty() {
+        plan.dates.iter().copied().map(Job::Day).collect()
+    } else {
+        spans
+            .into_iter()
+            .map(|span| {
+                let dates = plan
+                    .dates
+                    .iter()
+                    .copied()
+                    .filter(|date| span.contains(*date))
+                    .collect();
+                Job::Span(span, dates)
+            })
+            .collect()
+    };
+    let uses_timeseries = matches!(jobs.front(), Some(Job::Span(..)));
+
+    // The first request goes alone: a refused timeseries, a bad key or a used-up quota then
+    // costs one request, not one per thread. A successful names request already proved the key.
+    let names_proved_access = matches!(names, NamesOutcome::Stored(_));
+    let probe_first = uses_timeseries || !names_proved_access;
+    let (sender, receiver) = mpsc::channel();
+    if probe_first {
+        if let Some(job) = jobs.pop_front() {
+            execute(&shared, job, &sender);
+            // A refused span put its dates back as single days; they go first.
+            let mut queue = lock(&shared.queue);
+            while let Some(job) = queue.pop_back() {
+                jobs.push_front(job);
+            }
+        }
+        for event in receiver.try_iter() {
+            collector.event(event);
+        }
+    }
+    *lock(&shared.queue) = jobs;
+
+    let workers = concurrency.clamp(1, 64);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let shared = &shared;
+            scope.spawn(move || {
+                while let Some(job) = next_job(shared) {
+                    execute(shared, job, &sender);
+                }
+            });
+        }
+        drop(sender);
+        for event in receiver.iter() {
+            collector.event(event);
+        }
+    });
+
+    let strategy = if plan.dates.is_empty() {
+        FetchStrategy::Nothing
+    } else if shared.timeseries_refused.load(Ordering::SeqCst) {
+        FetchStrategy::PerDateAfterTimeseriesRefused
+    } else if uses_timeseries {
+        FetchStrategy::Timeseries
+    } else {
+        FetchStrategy::PerDate
+    };
+    let requests = shared.requests.load(Ordering::SeqCst);
+    collector.finish(plan, requests, strategy, names, started)
+}
+
+fn rates_options(plan: &Plan) -> Result<RatesOptions, String> {
+    let code = |currency: &Currency| {
+        CurrencyCode::new(currency.as_str())
+            .map_err(|error| format!("currency {currency}: {error}"))
+    };
+    let mut options = RatesOptions::new().base(code(&plan.base)?);
+    options.symbols = plan.symbols.iter().map(code).collect::<Result<_, _>>()?;
+    Ok(options)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking fetch thread cannot leave the queue half-updated: keep going with its contents.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn next_job(shared: &Shared<'_>) -> Option<Job> {
+    lock(&shared.queue).pop_front()
+}
+
+fn failed(date: Date, reason: String) -> DateReport {
+    DateReport {
+        date,
+        outcome: DateOutcome::Failed { reason },
+    }
+}
+
+/// Whether every further request would fail the same way, so that sending them wastes quota.
+fn stops_the_run(error: &FixerError) -> bool {
+    if error.is_auth_failure() || error.is_quota_exceeded() || error.is_base_currency_restricted() {
+        return true;
+    }
+    match error {
+        FixerError::Config(_) => true,
+        FixerError::Gateway { status: 404, .. } | FixerError::Http { status: 404, .. } => true,
+        _ => matches!(
+            error.fixer_kind(),
+            Some(
+                FixerErrorKind::HttpsAccessRestricted
+                    | FixerErrorKind::AccessRestricted
+                    | FixerErrorKind::InvalidBaseCurrency
+                    | FixerErrorKind::InvalidCurrencyCodes
+                    | FixerErrorKind::InvalidApiFunction
+                    | FixerErrorKind::NotFound
+            )
+        ),
+    }
+}
+
+impl Shared<'_> {
+    fn stop_reason(&self) -> Option<String> {
+        lock(&self.stop_reason).clone()
+    }
+
+    fn note_failure(&self, error: &FixerError) {
+        if stops_the_run(error) {
+            let mut reason = lock(&self.stop_reason);
+            if reason.is_none() {
+                *reason = Some(error.to_string());
+            }
+        }
+    }
+
+    fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn fetch_names(shared: &Shared<'_>) -> NamesOutcome {
+    shared.count_request();
+    match shared.client.symbols() {
+        Ok(symbols) => {
+            let mut names = Vec::with_capacity(symbols.symbols.len());
+            for (code, name) in symbols.symbols {
+                // Fixer's list may hold codes our rules refuse; their names are simply not kept.
+                if let Ok(currency) = Currency::parse(code.as_str()) {
+                    names.push((currency, name));
+                }
+            }
+            match shared.store.upsert_currency_names(&names) {
+                Ok(_) => NamesOutcome::Stored(names.len()),
+                Err(error) => NamesOutcome::Failed {
+                    reason: error.to_string(),
+                },
+            }
+        }
+        Err(error) => {
+            shared.note_failure(&error);
+            NamesOutcome::Failed {
+                reason: error.to_string(),
+            }
+        }
+    }
+}
+
+/// Runs one job, sending a report for each of its dates (or, for a span that must be fetched
+/// day by day, queueing those days instead).
+fn execute(shared: &Shared<'_>, job: Job, events: &Sender<Event>) {
+    let send = |report: DateReport| {
+        // The receiver lives until every fetching thread is done; a failed send cannot happen.
+        let _ = events.send(Event::Date(report));
+    };
+    if let Some(reason) = shared.stop_reason() {
+        let dates = match job {
+            Job::Span(_, dates) => dates,
+            Job::Day(date) => vec![date],
+        };
+        for date in dates {
+            send(failed(date, format!("not fetched: {reason}")));
+        }
+        return;
+    }
+    match job {
+        Job::Day(date) => {
+            shared.count_request();
+            match shared.client.historical(date, &shared.options) {
+                Ok(rates) => {
+                    if let Some(quota) = rates.quota {
+                        let _ = events.send(Event::Quota(quota));
+                    }
+                    send(store_day(shared, date, rates.base, &rates.rates));
+                }
+                Err(error) => {
+                    shared.note_failure(&error);
+                    send(failed(date, error.to_string()));
+                }
+            }
+        }
+        Job::Span(span, dates) => {
+            if shared.timeseries_refused.load(Ordering::SeqCst) {
+                requeue_as_days(shared, dates);
+                return;
+            }
+            shared.count_request();
+            match shared
+                .client
+                .timeseries(span.start(), span.end(), &shared.options)
+            {
+                Ok(series) => {
+                    if let Some(quota) = series.quota {
+                        let _ = events.send(Event::Quota(quota));
+                    }
+                    for date in dates {
+                        send(match series.rates.get(&date) {
+                            Some(rates) => store_day(shared, date, series.base, rates),
+                            None => failed(date, format!("Fixer's timeseries answer for {span} has no rates for this date")),
+                        });
+                    }
+                }
+                Err(error) if error.is_function_restricted() => {
+                    log::info!("timeseries refused ({error}); fetching one date per request for the rest of the run");
+                    shared.timeseries_refused.store(true, Ordering::SeqCst);
+                    requeue_as_days(shared, dates);
+                }
+                Err(error @ FixerError::MalformedResponse { .. }) => {
+                    // One bad day spoils the whole answer; asking day by day isolates it.
+                    log::warn!(
+                        "{error}; fetching the {} dates of {span} one by one",
+                        dates.len()
+                    );
+                    requeue_as_days(shared, dates);
+                }
+                Err(error) => {
+                    shared.note_failure(&error);
+                    for date in dates {
+                        send(failed(date, error.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn requeue_as_days(shared: &Shared<'_>, dates: Vec<Date>) {
+    let mut queue = lock(&shared.queue);
+    for date in dates.into_iter().rev() {
+        queue.push_front(Job::Day(date));
+    }
+}
+
+/// Validates one day's rates and stores them in one transaction.
+fn store_day(
+    shared: &Shared<'_>,
+    date: Date,
+    base: CurrencyCode,
+    rates: &BTreeMap<CurrencyCode, f64>,
+) -> DateReport {
+    if base.as_str() != shared.base.as_str() {
+        return failed(
+            date,
+            format!(
+                "Fixer answered in base {}, not the {} asked for",
+                base.as_str(),
+                shared.base
+            ),
+        );
+    }
+    let table = match RateTable::from_raw(
+        date,
+        shared.base,
+        rates.iter().map(|(code, rate)| (code.as_str(), *rate)),
+    ) {
+        Ok(table) => table,
+        Err(error) => return failed(date, format!("invalid rates from Fixer: {error}")),
+    };
+    match shared.store.upsert_rate_table(&table, Source::Fixer) {
+        Ok(counts) => DateReport {
+            date,
+            outcome: DateOutcome::Stored(counts),
+        },
+        Err(error) => failed(date, format!("not stored: {error}")),
+    }
+}
+
+/// Gathers events on the reporting thread and passes each date to the caller's callback.
+struct Collector<'a> {
+    on_date: &'a mut dyn FnMut(&DateReport),
+    dates: BTreeMap<Date, DateReport>,
+    quota: Option<Quota>,
+}
+
+impl<'a> Collector<'a> {
+    fn new(on_date: &'a mut dyn FnMut(&DateReport)) -> Collector<'a> {
+        Collector {
+            on_date,
+            dates: BTreeMap::new(),
+            quota: None,
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Date(report) => self.date(report),
+            Event::Quota(quota) => {
+                // Answers arrive out of order: the lowest remaining count is the latest truth.
+                let lower = match (
+                    self.quota.and_then(|q| q.remaining_month),
+                    quota.remaining_month,
+                ) {
+                    (Some(held), Some(new)) => new <= held,
+                    _ => true,
+                };
+                if lower {
+                    self.quota = Some(quota);
+                }
+            }
+        }
+    }
+
+    fn date(&mut self, report: DateReport) {
+        (self.on_date)(&report);
+        if let DateOutcome::Failed { reason } = &report.outcome {
+            log::warn!("{}: {reason}", format_date(report.date));
+        }
+        self.dates.insert(report.date, report);
+    }
+
+    fn finish(
+        self,
+        plan: &Plan,
+        requests: u32,
+        strategy: FetchStrategy,
+        names: NamesOutcome,
+        started: Instant,
+    ) -> Report {
+        let mut dates = self.dates;
+        // Every planned date gets a line, even one a fetching thread never reported (it can only
+        // happen if a thread panicked).
+        for date in &plan.dates {
+            dates.entry(*date).or_insert_with(|| {
+                failed(*date, "not fetched: the fetching thread stopped".to_owned())
+            });
+        }
+        let totals = dates
+            .values()
+            .filter_map(|report| match report.outcome {
+                DateOutcome::Stored(counts) => Some(counts),
+                DateOutcome::Failed { .. } => None,
+            })
+            .fold(WriteCounts::default(), |total, counts| total + counts);
+        Report {
+            base: plan.base,
+            dates: dates.into_values().collect(),
+            already_held: plan.already_held.clone(),
+            totals,
+            requests,
+            quota: self.quota,
+            strategy,
+            names,
+            elapsed: started.elapsed(),
+        }
+    }
+}
