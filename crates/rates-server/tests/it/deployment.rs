@@ -1,0 +1,579 @@
+//! Deployment as docs/operations.md describes it, with the real `rates-server` binary: several
+//! servers on one database (PostgreSQL, and SQLite where the point holds there too), the
+//! scheduled ingest and its lock, nginx in front with deploy/nginx/rates.conf, and the systemd
+//! unit's command line.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fixer_client::mock::{Fault, MockFixer, Plan, DEFAULT_MOCK_KEY};
+use rates_domain::{format_date, today_utc, Currency, DateRange, RateTable, Source};
+use rates_store::testing::{ecb_sample_tables, TestDatabase};
+use rates_store::Store;
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// How long a server may take to start answering, or a change to show up.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Days in the scheduled ingest's window.
+const WINDOW_DAYS: u32 = 3;
+
+/// A `rates-server` process with its own working directory and log file; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the binary on a free loopback port with `database_url` and `env`, and waits until
+    /// `/health` answers 200.
+    fn start(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
+        let dir = tempfile::tempdir()?;
+        // An empty settings directory: only the variables given here count.
+        let config = dir.path().join("config");
+        std::fs::create_dir(&config)?;
+        let log = dir.path().join("server.log");
+        let port = free_port()?;
+        let child = Command::new(env!("CARGO_BIN_EXE_rates-server"))
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--workers")
+            .arg("2")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "info,rates_server=debug")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log)?)
+            .spawn()?;
+        let mut server = Server {
+            child,
+            port,
+            log,
+            _dir: dir,
+        };
+        server.wait_until_healthy()?;
+        Ok(server)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn wait_until_healthy(&mut self) -> TestResult {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(format!("rates-server exited ({status}):\n{}", self.log_text()).into());
+            }
+            if matches!(get(&self.url("/health")), Ok((200, _, _))) {
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                return Err(
+                    format!("rates-server never became healthy:\n{}", self.log_text()).into(),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn is_running(&mut self) -> TestResult<bool> {
+        Ok(self.child.try_wait()?.is_none())
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has a line containing `needle`.
+    fn wait_for_log(&self, needle: &str) -> TestResult {
+        let started = Instant::now();
+        while !self.log_text().contains(needle) {
+            if started.elapsed() > PATIENCE {
+                return Err(format!("no {needle:?} in the log:\n{}", self.log_text()).into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Stops the process at once, as a crash or `kill -9` would.
+    fn kill(&mut self) -> TestResult {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Already gone when the test killed it; nothing else to do about a failure here.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> TestResult<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// `GET url` → (status, body, ETag).
+fn get(url: &str) -> TestResult<(u16, String, Option<String>)> {
+    get_with(url, &[])
+}
+
+fn get_with(url: &str, headers: &[(&str, &str)]) -> TestResult<(u16, String, Option<String>)> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    let mut request = agent.get(url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let response = match request.call() {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => return Err(error.into()),
+    };
+    let status = response.status();
+    let etag = response.header("etag").map(str::to_owned);
+    Ok((status, response.into_string()?, etag))
+}
+
+/// Polls `url` until `accept` holds for its answer.
+fn wait_for_answer(
+    url: &str,
+    accept: impl Fn(u16, &str) -> bool,
+) -> TestResult<(u16, String, Option<String>)> {
+    let started = Instant::now();
+    loop {
+        let answer = get(url)?;
+        if accept(answer.0, &answer.1) {
+            return Ok(answer);
+        }
+        if started.elapsed() > PATIENCE {
+            return Err(format!("{url} kept answering {} {}", answer.0, answer.1).into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Environment for a server that ingests the last [`WINDOW_DAYS`] days from `mock` at
+/// start-up and then every minute (the shortest schedule the settings accept).
+fn scheduled_ingest_env(mock: &MockFixer) -> Vec<(&'static str, String)> {
+    vec![
+        ("FIXER_BASE_URL", mock.base_url().to_owned()),
+        ("FIXER_ACCESS_KEY", DEFAULT_MOCK_KEY.to_owned()),
+        ("RATES__FIXER__MAX_RETRIES", "0".to_owned()),
+        ("RATES__INGEST__DAYS", WINDOW_DAYS.to_string()),
+        ("RATES__INGEST__SCHEDULE", "1m".to_owned()),
+    ]
+}
+
+fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
+fn window() -> TestResult<DateRange> {
+    Ok(DateRange::ending(today_utc(), WINDOW_DAYS)?)
+}
+
+/// The ECB sample loaded as `rates-cli import-ecb` would; returns its newest table.
+fn fill(store: &Store) -> TestResult<RateTable> {
+    let tables = ecb_sample_tables()?;
+    store.bulk_upsert(&tables, Source::EcbImport)?;
+    let newest = tables
+        .into_iter()
+        .max_by_key(RateTable::date)
+        .ok_or("the ECB sample is empty")?;
+    Ok(newest)
+}
+
+#[test]
+fn servers_on_one_postgres_database_serve_the_same_answers_and_see_each_others_ingests(
+) -> TestResult {
+    let Some(database) = TestDatabase::postgres()? else {
+        return Ok(());
+    };
+    let sample = fill(database.store())?;
+    let sample_date = format_date(sample.date());
+    let mock = MockFixer::start();
+    let today = format_date(today_utc());
+
+    // B serves only; nothing of the window is held yet.
+    let plain = Server::start(database.url(), &[])?;
+    assert_eq!(get(&plain.url(&format!("/rates/{today}/")))?.0, 404);
+
+    // A ingests the window at start-up; B serves it without being told.
+    let ingest_env = scheduled_ingest_env(&mock);
+    let ingesting = Server::start(database.url(), &as_refs(&ingest_env))?;
+    ingesting.wait_for_log("scheduled ingest: ")?;
+    wait_for_answer(&plain.url(&format!("/rates/{today}/")), |status, _| {
+        status == 200
+    })?;
+
+    // Byte for byte the same answers, ETags included, whichever server is asked.
+    for path in [
+        format!("/rates/{today}/"),
+        format!("/rates/{sample_date}/?base=USD&symbols=GBP,JPY"),
+        "/rates/latest/".to_owned(),
+        format!("/rates/2026-09-02..{sample_date}/?symbols=USD"),
+        "/currencies/".to_owned(),
+        format!("/convert?from=USD&to=GBP&amount=10&date={sample_date}"),
+    ] {
+        let from_plain = get(&plain.url(&path))?;
+        let from_ingesting = get(&ingesting.url(&path))?;
+        assert_eq!(from_plain.0, 200, "{path}: {}", from_plain.1);
+        assert_eq!(from_plain, from_ingesting, "{path}");
+    }
+
+    // A correction written by another process (as `rates-cli ingest` would) reaches both
+    // servers, past their answer caches.
+    let path = format!("/rates/{sample_date}/?symbols=USD");
+    let before = get(&plain.url(&path))?;
+    assert_eq!(get(&ingesting.url(&path))?, before);
+    let corrected =
+        RateTable::from_raw(sample.date(), Currency::EUR, [("USD".to_owned(), 1.2345)])?;
+    let counts = database
+        .store()
+        .upsert_rate_table(&corrected, Source::Fixer)?;
+    assert_eq!(counts.updated, 1);
+    for server in [&plain, &ingesting] {
+        let (_, _, etag) = wait_for_answer(&server.url(&path), |status, body| {
+            status == 200 && body.contains("1.2345")
+        })?;
+        assert_ne!(etag, before.2, "the ETag must change with the value");
+    }
+    Ok(())
+}
+
+#[test]
+fn servers_sharing_a_database_ingest_the_window_once_between_them() -> TestResult {
+    for database in TestDatabase::all()? {
+        // Basic plan: one `historical` request per date; a slow Fixer, so that both servers'
+        // first ticks come while the first run is still going.
+        let mock = MockFixer::builder().plan(Plan::Basic).start();
+        mock.set_delay(Duration::from_millis(150));
+        let env = scheduled_ingest_env(&mock);
+        let first = Server::start(database.url(), &as_refs(&env))?;
+        let second = Server::start(database.url(), &as_refs(&env))?;
+        // One server ran the ingest; the other found the lock taken, during the run or after
+        // it (a successful run keeps the lease for the interval).
+        let started = Instant::now();
+        let (ran, skipped) = loop {
+            let logs = [first.log_text(), second.log_text()];
+            let ran = logs
+                .iter()
+                .filter(|log| log.contains("scheduled ingest: "))
+                .count();
+            let skipped = logs
+                .iter()
+                .filter(|log| log.contains("another server holds the ingest lock"))
+                .count();
+            if ran + skipped == 2 || started.elapsed() > PATIENCE {
+                break (ran, skipped);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(
+            (ran, skipped),
+            (1, 1),
+            "{:?}\nfirst:\n{}\nsecond:\n{}",
+            database.backend(),
+            first.log_text(),
+            second.log_text()
+        );
+        for date in window()?.iter() {
+            assert_eq!(
+                mock.request_count(&format_date(date)),
+                1,
+                "{date} on {:?}",
+                database.backend()
+            );
+        }
+        let held = database.store().dates_held(window()?, Currency::EUR)?;
+        assert_eq!(held.len(), WINDOW_DAYS as usize);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_failing_scheduled_ingest_neither_stops_the_server_nor_holds_up_requests() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    fill(database.store())?;
+    let mock = MockFixer::start();
+    // Every request is slow, then fails for good (104: monthly quota reached).
+    mock.set_delay(Duration::from_millis(1_500));
+    mock.fail_next(1_000, Fault::fixer(104));
+    let env = scheduled_ingest_env(&mock);
+    let mut server = Server::start(database.url(), &as_refs(&env))?;
+
+    // While the run waits on Fixer, requests are answered.
+    let started = Instant::now();
+    while mock.total_requests() == 0 && started.elapsed() < PATIENCE {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        mock.total_requests() > 0,
+        "the scheduled ingest never started"
+    );
+    assert!(!server.log_text().contains("retrying at the next tick"));
+    assert_eq!(get(&server.url("/health"))?.0, 200);
+    assert_eq!(get(&server.url("/rates/latest/?symbols=USD"))?.0, 200);
+    assert!(
+        !server.log_text().contains("retrying at the next tick"),
+        "the requests were only answered after the run; the test proves nothing"
+    );
+
+    // The run fails; the server logs it and goes on serving.
+    server.wait_for_log("retrying at the next tick")?;
+    assert!(server.log_text().contains("WARN"));
+    assert!(server.is_running()?);
+    assert_eq!(get(&server.url("/health"))?.0, 200);
+    assert!(
+        !server.log_text().contains(DEFAULT_MOCK_KEY),
+        "the Fixer key leaked into the log"
+    );
+    Ok(())
+}
+
+/// The nginx binary, installing Debian's package when allowed; `None` (with the reason printed)
+/// when this machine cannot have it. Under CI an installable nginx that fails to install is an
+/// error, never a skip.
+fn nginx() -> TestResult<Option<PathBuf>> {
+    let installed = || {
+        ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|path| path.is_file())
+    };
+    if let Some(path) = installed() {
+        return Ok(Some(path));
+    }
+    let under_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    let is_root = std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find(|line| line.starts_with("Uid:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        == Some("0");
+    let has_apt = Path::new("/usr/bin/apt-get").is_file();
+    if !is_root || !has_apt {
+        let reason = if has_apt {
+            "not running as root"
+        } else {
+            "apt-get is not available"
+        };
+        println!("skipped: the nginx part: nginx is not installed and cannot be ({reason})");
+        return Ok(None);
+    }
+    let install = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .output()
+    };
+    let mut output = install(&["install", "-y", "-q", "nginx"])?;
+    if !output.status.success() {
+        // A fresh machine may have no package lists yet.
+        install(&["update", "-q"])?;
+        output = install(&["install", "-y", "-q", "nginx"])?;
+    }
+    match installed() {
+        Some(path) => Ok(Some(path)),
+        None if under_ci => Err(format!(
+            "apt-get install nginx failed under CI:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into()),
+        None => {
+            println!(
+                "skipped: the nginx part: apt-get install nginx failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// nginx running deploy/nginx/rates.conf, ports rewritten; killed on drop.
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(binary: &Path, upstream_ports: [u16; 2]) -> TestResult<Nginx> {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nginx/rates.conf");
+        let mut site = std::fs::read_to_string(&example)?;
+        let port = free_port()?;
+        for (from, to) in [
+            ("listen 80;", format!("listen 127.0.0.1:{port};")),
+            ("127.0.0.1:8081", format!("127.0.0.1:{}", upstream_ports[0])),
+            ("127.0.0.1:8082", format!("127.0.0.1:{}", upstream_ports[1])),
+        ] {
+            assert_eq!(
+                site.matches(from).count(),
+                1,
+                "deploy/nginx/rates.conf changed shape: expected one {from:?}"
+            );
+            site = site.replace(from, &to);
+        }
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().to_path_buf();
+        std::fs::write(root.join("rates.conf"), site)?;
+        // The main context a distribution's nginx.conf provides, pointed at the temporary
+        // directory; one process, in the foreground.
+        let main = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {root}/nginx.pid;\n\
+             error_log {root}/error.log warn;\nevents {{ worker_connections 64; }}\n\
+             http {{\n  access_log {root}/access.log;\n  client_body_temp_path {root}/body;\n\
+             \x20 proxy_temp_path {root}/proxy;\n  fastcgi_temp_path {root}/fastcgi;\n\
+             \x20 uwsgi_temp_path {root}/uwsgi;\n  scgi_temp_path {root}/scgi;\n\
+             \x20 include {root}/rates.conf;\n}}\n",
+            root = root.display()
+        );
+        std::fs::write(root.join("nginx.conf"), main)?;
+        let config = root.join("nginx.conf");
+        let prefix = format!("{}/", root.display());
+        let check = Command::new(binary)
+            .args(["-t", "-q", "-p", &prefix, "-e"])
+            .arg(root.join("error.log"))
+            .arg("-c")
+            .arg(&config)
+            .output()?;
+        assert!(
+            check.status.success(),
+            "nginx -t rejected the example: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let error_log = root.join("error.log");
+        let child = Command::new(binary)
+            .args(["-p", &prefix, "-e"])
+            .arg(root.join("error.log"))
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let mut nginx = Nginx {
+            child,
+            port,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while TcpListener::bind(("127.0.0.1", port)).is_ok() || get(&nginx.url("/health")).is_err()
+        {
+            if let Some(status) = nginx.child.try_wait()? {
+                let log = std::fs::read_to_string(&error_log).unwrap_or_default();
+                return Err(format!("nginx exited ({status}): {log}").into());
+            }
+            if started.elapsed() > PATIENCE {
+                return Err("nginx never started listening".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(nginx)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Lines of a server's access log for `GET path...`.
+fn requests_logged(server: &Server, path: &str) -> usize {
+    server.log_text().matches(&format!("\"GET {path}")).count()
+}
+
+#[test]
+fn nginx_with_the_example_config_balances_two_servers_and_survives_one_stopping() -> TestResult {
+    let Some(binary) = nginx()? else {
+        return Ok(());
+    };
+    let database = TestDatabase::sqlite()?;
+    let sample = fill(database.store())?;
+    let path = format!("/rates/{}/", format_date(sample.date()));
+    let env = [("RATES__SERVER__TRUSTED_PROXIES", "127.0.0.1")];
+    let first = Server::start(database.url(), &env)?;
+    let mut second = Server::start(database.url(), &env)?;
+    let nginx = Nginx::start(&binary, [first.port, second.port])?;
+
+    let direct = get(&first.url(&path))?;
+    assert_eq!(direct.0, 200);
+    for _ in 0..6 {
+        assert_eq!(get(&nginx.url(&path))?, direct);
+    }
+    assert!(requests_logged(&first, &path) >= 2, "{}", first.log_text());
+    assert!(
+        requests_logged(&second, &path) >= 1,
+        "{}",
+        second.log_text()
+    );
+
+    // Behind the trusted proxy the log shows the client nginx saw, not nginx.
+    get_with(
+        &nginx.url("/currencies/"),
+        &[("X-Forwarded-For", "203.0.113.7")],
+    )?;
+    let logs = first.log_text() + &second.log_text();
+    assert!(logs.contains("203.0.113.7 \"GET /currencies/"), "{logs}");
+
+    // One server gone: every request is still answered, by the other.
+    second.kill()?;
+    for _ in 0..6 {
+        assert_eq!(get(&nginx.url(&path))?, direct);
+    }
+    Ok(())
+}
+
+#[test]
+fn the_systemd_unit_starts_the_server_with_flags_it_accepts() -> TestResult {
+    let unit =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd/rates-server@.service");
+    let unit = std::fs::read_to_string(unit)?;
+    let exec_start = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .ok_or("the unit has no ExecStart")?;
+    let help = Command::new(env!("CARGO_BIN_EXE_rates-server"))
+        .arg("--help")
+        .output()?;
+    let help = String::from_utf8(help.stdout)?;
+    let flags: Vec<&str> = exec_start
+        .split_whitespace()
+        .filter(|word| word.starts_with("--"))
+        .collect();
+    assert!(!flags.is_empty());
+    for flag in flags {
+        assert!(help.contains(flag), "rates-server does not take {flag}");
+    }
+    assert!(
+        exec_start.contains("127.0.0.1:%i"),
+        "the instance name is the port"
+    );
+    Ok(())
+}
