@@ -577,3 +577,120 @@ fn the_systemd_unit_starts_the_server_with_flags_it_accepts() -> TestResult {
     );
     Ok(())
 }
+
+/// The paths whose answers a restored backup must reproduce.
+fn sample_paths(sample: &RateTable) -> Vec<String> {
+    let date = format_date(sample.date());
+    vec![
+        format!("/rates/{date}/"),
+        format!("/rates/2026-09-02..{date}/?base=USD&symbols=GBP"),
+        "/rates/latest/".to_owned(),
+        "/currencies/".to_owned(),
+    ]
+}
+
+fn assert_same_answers(original: &Server, restored: &Server, paths: &[String]) -> TestResult {
+    for path in paths {
+        let expected = get(&original.url(path))?;
+        assert_eq!(expected.0, 200, "{path}: {}", expected.1);
+        assert_eq!(get(&restored.url(path))?, expected, "{path}");
+    }
+    Ok(())
+}
+
+/// A program on the usual system paths, if installed.
+fn system_program(name: &str) -> Option<PathBuf> {
+    ["/usr/bin", "/usr/local/bin", "/bin"]
+        .into_iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|path| path.is_file())
+}
+
+#[test]
+fn an_online_sqlite_backup_taken_while_serving_restores_to_the_same_answers() -> TestResult {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    let database = TestDatabase::sqlite()?;
+    let sample = fill(database.store())?;
+    let original = Server::start(database.url(), &[])?;
+    let file = database
+        .url()
+        .strip_prefix("sqlite://")
+        .unwrap_or(database.url())
+        .to_owned();
+    let backups = tempfile::tempdir()?;
+
+    // VACUUM INTO, as docs/operations.md shows, on the file the server has open.
+    let vacuumed = backups.path().join("vacuumed.db");
+    let mut connection = SqliteConnection::establish(&file)?;
+    diesel::sql_query(format!("VACUUM INTO '{}'", vacuumed.display())).execute(&mut connection)?;
+    let mut copies = vec![vacuumed];
+
+    // The sqlite3 shell's online backup, when the shell is installed.
+    match system_program("sqlite3") {
+        Some(shell) => {
+            let copy = backups.path().join("backup.db");
+            let output = Command::new(shell)
+                .arg(&file)
+                .arg(format!(".backup '{}'", copy.display()))
+                .output()?;
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            copies.push(copy);
+        }
+        None => println!("skipped: `sqlite3 .backup`: the sqlite3 shell is not installed"),
+    }
+
+    let paths = sample_paths(&sample);
+    for copy in copies {
+        let restored = Server::start(&copy.display().to_string(), &[])?;
+        assert_same_answers(&original, &restored, &paths)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_pg_dump_restored_into_another_database_serves_the_same_answers() -> TestResult {
+    let Some(database) = TestDatabase::postgres()? else {
+        return Ok(());
+    };
+    let (Some(pg_dump), Some(pg_restore)) =
+        (system_program("pg_dump"), system_program("pg_restore"))
+    else {
+        println!("skipped: pg_dump/pg_restore are not installed (Debian: postgresql-client)");
+        return Ok(());
+    };
+    let sample = fill(database.store())?;
+    let original = Server::start(database.url(), &[])?;
+    let dir = tempfile::tempdir()?;
+    let dump = dir.path().join("rates.dump");
+    let output = Command::new(pg_dump)
+        .arg("--format=custom")
+        .arg(format!("--file={}", dump.display()))
+        .arg(database.url())
+        .output()?;
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Restored over a freshly migrated, empty database, as after a rebuild.
+    let restored_database = TestDatabase::postgres()?.ok_or("PostgreSQL went away")?;
+    let output = Command::new(pg_restore)
+        .args(["--clean", "--if-exists", "--no-owner"])
+        .arg(format!("--dbname={}", restored_database.url()))
+        .arg(&dump)
+        .output()?;
+    assert!(
+        output.status.success(),
+        "pg_restore: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let restored = Server::start(restored_database.url(), &[])?;
+    assert_same_answers(&original, &restored, &sample_paths(&sample))?;
+    Ok(())
+}
