@@ -34,6 +34,13 @@ impl Server {
     /// Starts the binary on a free loopback port with `database_url` and `env`, and waits until
     /// `/health` answers 200.
     fn start(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
+        let mut server = Server::spawn(database_url, env)?;
+        server.wait_until_healthy()?;
+        Ok(server)
+    }
+
+    /// Starts the binary without waiting for it.
+    fn spawn(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
         let dir = tempfile::tempdir()?;
         // An empty settings directory: only the variables given here count.
         let config = dir.path().join("config");
@@ -56,14 +63,12 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(File::create(&log)?)
             .spawn()?;
-        let mut server = Server {
+        Ok(Server {
             child,
             port,
             log,
             _dir: dir,
-        };
-        server.wait_until_healthy()?;
-        Ok(server)
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -692,5 +697,33 @@ fn a_pg_dump_restored_into_another_database_serves_the_same_answers() -> TestRes
     );
     let restored = Server::start(restored_database.url(), &[])?;
     assert_same_answers(&original, &restored, &sample_paths(&sample))?;
+    Ok(())
+}
+
+#[test]
+fn servers_started_together_on_an_empty_postgres_database_migrate_it_once() -> TestResult {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let Some(database) = TestDatabase::postgres()? else {
+        return Ok(());
+    };
+    let all_migrations = database.store().applied_migrations()?;
+    // Back to a database nothing has touched, as on a first deployment.
+    let mut connection = PgConnection::establish(database.url())?;
+    diesel::sql_query("DROP SCHEMA public CASCADE").execute(&mut connection)?;
+    diesel::sql_query("CREATE SCHEMA public").execute(&mut connection)?;
+    let unmigrated = Store::connect(database.url(), Some(1))?;
+    assert_eq!(unmigrated.pending_migrations()?.len(), all_migrations.len());
+
+    // Both apply pending migrations at start-up, at the same moment: one waits for the other.
+    let mut servers = [
+        Server::spawn(database.url(), &[])?,
+        Server::spawn(database.url(), &[])?,
+    ];
+    for server in &mut servers {
+        server.wait_until_healthy()?;
+    }
+    assert!(unmigrated.pending_migrations()?.is_empty());
+    assert_eq!(unmigrated.applied_migrations()?, all_migrations);
     Ok(())
 }
