@@ -1,0 +1,56 @@
+//! The benchmark's yardstick: a minimal actix-web server answering every request with the same
+//! fixed JSON body, read once from a file at start.
+//!
+//! `scripts/bench-server.sh` saves a real answer of `rates-server` to a file, serves it with this
+//! program on the same machine and with the same number of workers, and compares throughput: the
+//! gap is what routing, parsing, caching, headers and logging cost.
+//!
+//! ```text
+//! cargo run --release -p rates-server --example fixed_body_baseline -- --body answer.json --bind 127.0.0.1:18081 --workers 2
+//! ```
+
+use std::path::PathBuf;
+
+use actix_web::web::Bytes;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use clap::Parser;
+
+/// Serve one fixed body on every path.
+#[derive(Debug, Parser)]
+struct Args {
+    /// File whose bytes are the body of every answer.
+    #[arg(long)]
+    body: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:18081")]
+    bind: String,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let body = Bytes::from(
+        std::fs::read(&args.body)
+            .with_context(|| format!("cannot read {}", args.body.display()))?,
+    );
+    let server = HttpServer::new(move || {
+        let body = body.clone();
+        App::new().default_service(web::to(move || {
+            let body = body.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(body)
+            }
+        }))
+    })
+    .workers(args.workers)
+    .bind(&args.bind)
+    .with_context(|| format!("cannot listen on {}", args.bind))?;
+    actix_web::rt::System::new()
+        .block_on(server.run())
+        .context("server failed")
+}

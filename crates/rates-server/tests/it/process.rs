@@ -1,0 +1,383 @@
+//! The binary as an operator runs it: one process per test, its own database and port.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rates_domain::Source;
+use rates_store::testing::{parse_ecb_csv, TestDatabase};
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// How long a server may take to start or stop.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running `rates-server`; killed on drop if still running.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("config");
+        std::fs::create_dir(&config)?;
+        let log = dir.path().join("server.log");
+        let port = free_port()?;
+        let child = server_command(dir.path(), &config)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--workers")
+            .arg("2")
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log)?)
+            .spawn()?;
+        let mut server = Server {
+            child,
+            port,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(reply) =
+                server.raw(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            {
+                if reply.starts_with("HTTP/1.1 200") {
+                    return Ok(server);
+                }
+            }
+            if let Some(status) = server.child.try_wait()? {
+                return Err(format!("server exited with {status}: {}", server.log_text()).into());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("server did not answer: {}", server.log_text()).into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn raw(&self, request: &[u8]) -> TestResult<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(PATIENCE))?;
+        stream.write_all(request)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        Ok(String::from_utf8_lossy(&answer).into_owned())
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, name: &str) -> TestResult {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()?;
+        if !status.success() {
+            return Err(format!("kill -{name} failed").into());
+        }
+        Ok(())
+    }
+
+    /// Whether the server still accepts new connections.
+    fn accepting(&self) -> bool {
+        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+
+    fn wait_for_exit(&mut self) -> TestResult<ExitStatus> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("server did not exit: {}", self.log_text()).into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_until_not_accepting(&self) -> TestResult {
+        let deadline = Instant::now() + PATIENCE;
+        while self.accepting() {
+            if Instant::now() > deadline {
+                return Err("the server kept accepting connections after the signal".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with an empty settings directory and an environment holding nothing else.
+fn server_command(dir: &std::path::Path, config: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rates-server"));
+    command
+        .arg("--config")
+        .arg(config)
+        .current_dir(dir)
+        .env_clear()
+        .stdin(Stdio::null());
+    command
+}
+
+fn free_port() -> TestResult<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn filled(database: &TestDatabase) -> TestResult {
+    let tables = parse_ecb_csv(include_str!("../../../rates-api/tests/data/ecb-sample.csv"))?;
+    database.store().bulk_upsert(&tables, Source::EcbImport)?;
+    Ok(())
+}
+
+fn body_of(reply: &str) -> &str {
+    reply.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
+#[test]
+fn sigterm_while_a_query_waits_on_the_database_lets_it_finish() -> TestResult {
+    // PostgreSQL lets the test hold the rates table locked, so the request is provably inside
+    // its database query when the signal arrives. (SQLite in WAL mode never makes a reader
+    // wait, and a request still being received when the signal comes is not in flight: actix
+    // closes such connections.) CI always has PostgreSQL, so this runs there.
+    let Some(database) = TestDatabase::postgres()? else {
+        return Ok(());
+    };
+    filled(&database)?;
+    let mut server = Server::start(database.url(), &[])?;
+    let mut locker = {
+        use diesel::Connection;
+        diesel::PgConnection::establish(database.url())?
+    };
+    use diesel::connection::SimpleConnection;
+    locker.batch_execute("BEGIN; LOCK TABLE rates IN ACCESS EXCLUSIVE MODE;")?;
+
+    let port = server.port;
+    let request = std::thread::spawn(move || -> Result<String, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        stream
+            .write_all(b"GET /rates/2024-01-03/?symbols=GBP HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .map_err(|e| e.to_string())?;
+        Ok(answer)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !request.is_finished(),
+        "the request must be waiting on the lock"
+    );
+    server.signal("TERM")?;
+    server.wait_until_not_accepting()?;
+    assert!(
+        server.child.try_wait()?.is_none(),
+        "exited with a request in flight"
+    );
+
+    locker.batch_execute("COMMIT;")?;
+    let answer = request.join().map_err(|_| "request thread panicked")??;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(r#""rates":{"GBP":0.8647}}"#), "{answer}");
+    let status = server.wait_for_exit()?;
+    assert_eq!(status.code(), Some(0), "{}", server.log_text());
+    Ok(())
+}
+
+#[test]
+fn sigint_also_stops_gracefully_with_exit_0() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    let mut server = Server::start(database.url(), &[])?;
+    server.signal("INT")?;
+    let status = server.wait_for_exit()?;
+    assert_eq!(status.code(), Some(0), "{}", server.log_text());
+    assert!(server.log_text().contains("SIGINT received"));
+    Ok(())
+}
+
+#[test]
+fn starts_on_a_new_empty_database_and_answers_404s() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("fresh.db");
+    let server = Server::start(&path.display().to_string(), &[])?;
+    let health = server.raw(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    assert_eq!(body_of(&health), r#"{"status":"ok","latest_date":null}"#);
+    let latest =
+        server.raw(b"GET /rates/latest/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    assert!(latest.starts_with("HTTP/1.1 404"), "{latest}");
+    assert!(body_of(&latest).contains(r#""code":"no_rates_held""#));
+    assert!(path.is_file(), "the database file was created and migrated");
+    Ok(())
+}
+
+#[test]
+fn each_request_is_logged_once_without_its_query_string() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    filled(&database)?;
+    let server = Server::start(database.url(), &[])?;
+    let secret = "access_key=S3CRET-VALUE";
+    server.raw(
+        format!("GET /rates/2024-01-02/?{secret} HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )?;
+    server.raw(
+        b"GET /rates/2024-01-02/?symbols=USD HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )?;
+    let log = wait_for_log(&server, "\"GET /rates/2024-01-02/\" 200")?;
+    assert!(!log.contains("S3CRET"), "{log}");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("rates_api::access"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("127.0.0.1 \"GET /rates/2024-01-02/\" 400 ")),
+        "the untrusted X-Forwarded-For is ignored: {log}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.contains("\"GET /rates/2024-01-02/\""))
+            .count(),
+        2,
+        "{log}"
+    );
+    assert!(!log.contains("203.0.113.9"), "{log}");
+    Ok(())
+}
+
+#[test]
+fn a_trusted_proxy_names_the_client_in_the_log() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    let server = Server::start(
+        database.url(),
+        &[("RATES__SERVER__TRUSTED_PROXIES", "127.0.0.1")],
+    )?;
+    server.raw(b"GET /currencies/ HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 198.51.100.7, 203.0.113.9\r\nConnection: close\r\n\r\n")?;
+    let log = wait_for_log(&server, "\"GET /currencies/\" 200")?;
+    assert!(
+        log.contains("203.0.113.9 \"GET /currencies/\" 200"),
+        "{log}"
+    );
+    Ok(())
+}
+
+fn wait_for_log(server: &Server, needle: &str) -> TestResult<String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let log = server.log_text();
+        if log.contains(needle) {
+            return Ok(log);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{needle:?} never logged: {log}").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs the binary to completion with `args` and `env`, RUST_LOG off so stderr holds only the
+/// error line.
+fn run_to_failure(args: &[&str], env: &[(&str, &str)]) -> TestResult<Output> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config)?;
+    let mut command = server_command(dir.path(), &config);
+    command
+        .args(args)
+        .env("RUST_LOG", "off")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    let deadline = Instant::now() + PATIENCE;
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            child.kill()?;
+            return Err(format!("rates-server {args:?} kept running").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(child.wait_with_output()?)
+}
+
+/// Flags, environment, and a piece of the expected error line.
+type FailureCase<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
+#[test]
+fn start_up_errors_are_one_clear_line_and_a_failure_status() -> TestResult {
+    let taken = TcpListener::bind("127.0.0.1:0")?;
+    let taken_address = taken.local_addr()?.to_string();
+    let dir = tempfile::tempdir()?;
+    let sqlite = dir.path().join("ok.db").display().to_string();
+    let cases: Vec<FailureCase> = vec![
+        (
+            vec!["--bind", &taken_address, "--database-url", &sqlite],
+            vec![],
+            "cannot listen on",
+        ),
+        (
+            vec![
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                "postgres://postgres@127.0.0.1:1/nowhere",
+            ],
+            vec![],
+            "cannot open the database",
+        ),
+        (
+            vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
+            vec![("RATES__SERVER__WORKERS", "many")],
+            "server.workers",
+        ),
+        (
+            vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
+            vec![("RATES__SERVER__COLOUR", "blue")],
+            "unknown setting",
+        ),
+        (
+            vec!["--bind", "nowhere", "--database-url", &sqlite],
+            vec![],
+            "server.bind",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let output = run_to_failure(&args, &env)?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("rates-server: "), "{stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    drop(taken);
+    Ok(())
+}
+
+#[test]
+fn bad_flags_exit_2_like_every_clap_program() -> TestResult {
+    let output = run_to_failure(&["--no-such-flag"], &[])?;
+    assert_eq!(output.status.code(), Some(2));
+    Ok(())
+}
