@@ -324,7 +324,9 @@ fn a_failing_scheduled_ingest_neither_stops_the_server_nor_holds_up_requests() -
     // Every request is slow, then fails for good (104: monthly quota reached).
     mock.set_delay(Duration::from_millis(1_500));
     mock.fail_next(1_000, Fault::fixer(104));
-    let env = scheduled_ingest_env(&mock);
+    let mut env = scheduled_ingest_env(&mock);
+    // Everything logged, so that the check for the key below covers every library's lines.
+    env.push(("RUST_LOG", "debug".to_owned()));
     let mut server = Server::start(database.url(), &as_refs(&env))?;
 
     // While the run waits on Fixer, requests are answered.
