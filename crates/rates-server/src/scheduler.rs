@@ -446,7 +446,7 @@ mod tests {
             ];
             let started = Instant::now();
             let tasks: Vec<_> = servers.into_iter().map(ScheduledIngest::spawn).collect();
-            tokio::time::sleep(Duration::from_millis(2_100)).await;
+            tokio::time::sleep(Duration::from_millis(2_300)).await;
             for task in &tasks {
                 task.abort();
             }
