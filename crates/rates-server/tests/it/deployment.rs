@@ -394,12 +394,28 @@ fn nginx() -> TestResult<Option<PathBuf>> {
             .stdin(Stdio::null())
             .output()
     };
-    let mut output = install(&["install", "-y", "-q", "nginx"])?;
-    if !output.status.success() {
-        // A fresh machine may have no package lists yet.
-        install(&["update", "-q"])?;
-        output = install(&["install", "-y", "-q", "nginx"])?;
+    // The package starts nginx on port 80 of every interface unless policy-rc.d says no; the
+    // test wants only its own nginx, on loopback.
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let own_policy = !policy.exists();
+    if own_policy {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(
+            policy,
+            "#!/bin/sh\n# No service starts while packages install.\nexit 101\n",
+        )?;
+        std::fs::set_permissions(policy, std::fs::Permissions::from_mode(0o755))?;
     }
+    let mut output = install(&["install", "-y", "-q", "nginx"]);
+    if output.as_ref().is_ok_and(|output| !output.status.success()) {
+        // A fresh machine may have no package lists yet.
+        output =
+            install(&["update", "-q"]).and_then(|_| install(&["install", "-y", "-q", "nginx"]));
+    }
+    if own_policy {
+        std::fs::remove_file(policy)?;
+    }
+    let output = output?;
     match installed() {
         Some(path) => Ok(Some(path)),
         None if under_ci => Err(format!(
