@@ -745,3 +745,39 @@ fn servers_started_together_on_an_empty_postgres_database_migrate_it_once() -> T
     assert_eq!(unmigrated.applied_migrations()?, all_migrations);
     Ok(())
 }
+
+#[test]
+fn the_systemd_units_pass_systemd_analyze_verify() -> TestResult {
+    let Some(analyze) = system_program("systemd-analyze") else {
+        println!("skipped: systemd-analyze is not installed");
+        return Ok(());
+    };
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd");
+    let dir = tempfile::tempdir()?;
+    // `verify` also checks that each program exists: point the units at the binary just built
+    // (any executable does for rates-cli, whose flags systemd does not read).
+    let binary = env!("CARGO_BIN_EXE_rates-server");
+    for (source, target) in [
+        ("rates-server@.service", "rates-server@8081.service"),
+        ("rates-ingest.service", "rates-ingest.service"),
+        ("rates-ingest.timer", "rates-ingest.timer"),
+    ] {
+        let unit = std::fs::read_to_string(deploy.join(source))?
+            .replace("/usr/local/bin/rates-server", binary)
+            .replace("/usr/local/bin/rates-cli", binary);
+        std::fs::write(dir.path().join(target), unit)?;
+    }
+    let output = Command::new(analyze)
+        .arg("verify")
+        .arg(dir.path().join("rates-server@8081.service"))
+        .arg(dir.path().join("rates-ingest.service"))
+        .arg(dir.path().join("rates-ingest.timer"))
+        .output()?;
+    let complaints = String::from_utf8_lossy(&output.stderr);
+    // Unknown keys and bad values are only warnings to systemd: any output is a failure here.
+    assert!(
+        output.status.success() && complaints.trim().is_empty(),
+        "systemd-analyze verify: {complaints}"
+    );
+    Ok(())
+}
