@@ -8,10 +8,12 @@ mod api_keys;
 mod database_url;
 mod error;
 mod ingest_lock;
+mod ingest_run_lock;
 mod pool;
 mod reads;
 mod records;
 mod schema;
+mod sql_values;
 mod timestamps;
 mod writes;
 
@@ -19,6 +21,7 @@ mod writes;
 pub mod testing;
 
 pub use error::{Backend, StoreError};
+pub use ingest_run_lock::IngestRunLock;
 pub use records::{
     ApiKeyRecord, ApiKeyUse, BulkProgress, CurrencyRecord, IngestLockHolder, RateRevision,
     StoredRateTable, WriteCounts,

@@ -9,8 +9,12 @@ use time::{Date, PrimitiveDateTime};
 use crate::error::StoreError;
 use crate::records::{CurrencyRecord, RateRevision, StoredRateTable};
 use crate::schema::{currencies, rate_revisions, rates};
+use crate::sql_values::{LoadedCode, LoadedDate, LoadedTimestamp};
 use crate::store::Store;
 use crate::timestamps;
+
+/// One rate of a day as read: code, value, last change.
+type DayRow = (LoadedCode, f64, LoadedTimestamp);
 
 fn parse_code(code: &str, context: impl FnOnce() -> String) -> Result<Currency, StoreError> {
     Currency::parse(code).map_err(|error| StoreError::corrupt(format!("{}: {error}", context())))
@@ -24,13 +28,16 @@ fn parse_rate(value: f64, context: impl FnOnce() -> String) -> Result<Rate, Stor
 fn assemble(
     date: Date,
     base: Currency,
-    rows: impl IntoIterator<Item = (String, f64, PrimitiveDateTime)>,
+    rows: impl IntoIterator<Item = DayRow>,
 ) -> Result<Option<StoredRateTable>, StoreError> {
     let context = || format!("rates for {} in base {base}", format_date(date));
     let mut rates = BTreeMap::new();
     let mut last_changed: Option<PrimitiveDateTime> = None;
-    for (code, value, changed) in rows {
-        let currency = parse_code(&code, context)?;
+    for (code, value, LoadedTimestamp(changed)) in rows {
+        let currency = match code {
+            LoadedCode::Valid(currency) => currency,
+            LoadedCode::Invalid(text) => parse_code(&text, context)?,
+        };
         let rate = parse_rate(value, || format!("{}, {currency}", context()))?;
         rates.insert(currency, rate);
         last_changed = Some(last_changed.map_or(changed, |latest| latest.max(changed)));
@@ -55,7 +62,7 @@ impl Store {
         date: Date,
         base: Currency,
     ) -> Result<Option<StoredRateTable>, StoreError> {
-        let rows: Vec<(String, f64, PrimitiveDateTime)> = with_connection!(self, |conn| {
+        let rows: Vec<DayRow> = with_connection!(self, |conn| {
             rates::table
                 .filter(rates::date.eq(date))
                 .filter(rates::base.eq(base.as_str()))
@@ -73,26 +80,27 @@ impl Store {
         range: DateRange,
         base: Currency,
     ) -> Result<Vec<StoredRateTable>, StoreError> {
-        let rows: Vec<(Date, String, f64, PrimitiveDateTime)> = with_connection!(self, |conn| {
-            rates::table
-                .filter(rates::date.between(range.start(), range.end()))
-                .filter(rates::base.eq(base.as_str()))
-                .select((
-                    rates::date,
-                    rates::currency,
-                    rates::rate,
-                    rates::last_changed_at,
-                ))
-                .order(rates::date.asc())
-                .load(conn)
-                .map_err(StoreError::query("reading rate tables for a date range"))
-        })?;
+        let rows: Vec<(LoadedDate, LoadedCode, f64, LoadedTimestamp)> =
+            with_connection!(self, |conn| {
+                rates::table
+                    .filter(rates::date.between(range.start(), range.end()))
+                    .filter(rates::base.eq(base.as_str()))
+                    .select((
+                        rates::date,
+                        rates::currency,
+                        rates::rate,
+                        rates::last_changed_at,
+                    ))
+                    .order(rates::date.asc())
+                    .load(conn)
+                    .map_err(StoreError::query("reading rate tables for a date range"))
+            })?;
         let mut tables = Vec::new();
         let mut rows = rows.into_iter().peekable();
-        while let Some((date, code, value, changed)) = rows.next() {
+        while let Some((LoadedDate(date), code, value, changed)) = rows.next() {
             let mut day = vec![(code, value, changed)];
             while let Some((code, value, changed)) = rows
-                .next_if(|(next_date, ..)| *next_date == date)
+                .next_if(|(next_date, ..)| next_date.0 == date)
                 .map(|(_, c, v, t)| (c, v, t))
             {
                 day.push((code, value, changed));

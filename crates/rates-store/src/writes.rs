@@ -10,6 +10,7 @@ use time::{Date, PrimitiveDateTime};
 use crate::error::StoreError;
 use crate::records::{BulkProgress, WriteCounts};
 use crate::schema::{currencies, data_version, rate_revisions, rates};
+use crate::sql_values::{DateParam, LoadedCode, LoadedDate, LoadedTimestamp, TimestampParam};
 use crate::store::Store;
 use crate::timestamps;
 
@@ -24,30 +25,30 @@ const ROWS_PER_INSERT: usize = 1_000;
 #[derive(Insertable)]
 #[diesel(table_name = rates)]
 struct NewRate<'a> {
-    date: Date,
+    date: &'a DateParam,
     base: &'a str,
     currency: &'a str,
     rate: f64,
     source: &'a str,
-    first_stored_at: PrimitiveDateTime,
-    last_changed_at: PrimitiveDateTime,
+    first_stored_at: &'a TimestampParam,
+    last_changed_at: &'a TimestampParam,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = rate_revisions)]
 struct NewRevision<'a> {
-    date: Date,
+    date: &'a DateParam,
     base: &'a str,
     currency: &'a str,
     rate: f64,
     source: String,
     served_from: PrimitiveDateTime,
-    served_until: PrimitiveDateTime,
+    served_until: &'a TimestampParam,
 }
 
 /// A value to replace, keyed like the row.
 struct RateUpdate<'a> {
-    date: Date,
+    date: &'a DateParam,
     base: &'a str,
     currency: &'a str,
     rate: f64,
@@ -77,10 +78,11 @@ struct BatchPlan<'a> {
 /// The base's own rate (always 1) is not stored.
 fn plan_batch<'a>(
     tables: &[&'a RateTable],
+    days: &'a [DateParam],
     base_codes: &'a BTreeMap<Currency, String>,
     stored: &HashMap<RateKey, StoredValue>,
     source: &'a str,
-    now: PrimitiveDateTime,
+    now: &'a TimestampParam,
 ) -> Result<BatchPlan<'a>, StoreError> {
     let mut plan = BatchPlan {
         inserts: Vec::new(),
@@ -89,7 +91,7 @@ fn plan_batch<'a>(
         currencies: BTreeSet::new(),
         counts: WriteCounts::default(),
     };
-    for &table in tables {
+    for (&table, day) in tables.iter().zip(days) {
         let (date, base) = (table.date(), table.base());
         plan.currencies.insert(base);
         let base_code =
@@ -109,7 +111,7 @@ fn plan_batch<'a>(
                 None => {
                     plan.counts.inserted += 1;
                     plan.inserts.push(NewRate {
-                        date,
+                        date: day,
                         base: base_code,
                         currency: currency.as_str(),
                         rate,
@@ -122,7 +124,7 @@ fn plan_batch<'a>(
                 Some(old) => {
                     plan.counts.updated += 1;
                     plan.revisions.push(NewRevision {
-                        date,
+                        date: day,
                         base: base_code,
                         currency: currency.as_str(),
                         rate: old.rate,
@@ -131,7 +133,7 @@ fn plan_batch<'a>(
                         served_until: now,
                     });
                     plan.updates.push(RateUpdate {
-                        date,
+                        date: day,
                         base: base_code,
                         currency: currency.as_str(),
                         rate,
@@ -143,18 +145,27 @@ fn plan_batch<'a>(
     Ok(plan)
 }
 
-type StoredRow = (Date, String, String, f64, String, PrimitiveDateTime);
+type StoredRow = (
+    LoadedDate,
+    LoadedCode,
+    LoadedCode,
+    f64,
+    String,
+    LoadedTimestamp,
+);
 
 fn index_stored(rows: Vec<StoredRow>) -> Result<HashMap<RateKey, StoredValue>, StoreError> {
     let mut index = HashMap::with_capacity(rows.len());
-    for (date, base, currency, rate, source, last_changed_at) in rows {
-        let parse = |code: &str| {
-            Currency::parse(code).map_err(|error| {
-                StoreError::corrupt(format!("rates row for {}: {error}", format_date(date)))
-            })
+    for (LoadedDate(date), base, currency, rate, source, LoadedTimestamp(last_changed_at)) in rows {
+        let valid = |code: LoadedCode| match code {
+            LoadedCode::Valid(currency) => Ok(currency),
+            LoadedCode::Invalid(text) => Err(StoreError::corrupt(format!(
+                "rates row for {}: {text:?} is not a currency code",
+                format_date(date)
+            ))),
         };
         index.insert(
-            (date, parse(&base)?, parse(&currency)?),
+            (date, valid(base)?, valid(currency)?),
             StoredValue {
                 rate,
                 source,
@@ -240,7 +251,12 @@ impl Store {
             .map(|table| (table.base(), table.base().as_str().to_owned()))
             .collect();
         let bases: Vec<&str> = base_codes.values().map(String::as_str).collect();
-        let now = timestamps::now();
+        let now = TimestampParam::new(timestamps::now());
+        let now = &now;
+        let days: Vec<DateParam> = batch
+            .iter()
+            .map(|table| DateParam::new(table.date()))
+            .collect();
         let source = source.as_str();
 
         in_rates_write_transaction!(self, |conn| {
@@ -258,7 +274,7 @@ impl Store {
                 .load(conn)
                 .map_err(StoreError::query("reading the stored rates"))?;
             let stored = index_stored(stored)?;
-            let plan = plan_batch(batch, &base_codes, &stored, source, now)?;
+            let plan = plan_batch(batch, &days, &base_codes, &stored, source, now)?;
 
             for rows in plan.inserts.chunks(ROWS_PER_INSERT) {
                 diesel::insert_into(rates::table)
@@ -311,7 +327,7 @@ impl Store {
                 diesel::update(data_version::table.find(1))
                     .set((
                         data_version::version.eq(data_version::version + 1),
-                        data_version::changed_at.eq(Some(now)),
+                        data_version::changed_at.eq(Some(now.moment())),
                     ))
                     .execute(conn)
                     .map_err(StoreError::query("bumping the data version"))?;
