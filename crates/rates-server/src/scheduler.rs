@@ -8,7 +8,8 @@
 //! lock, a lease that lasts one interval, renewed while the run goes on. A successful run keeps
 //! the lease until it lapses, so the servers between them ingest once per interval rather than
 //! once each, and Fixer's quota is not spent twice; a failed run gives it back at once, so the
-//! next tick of any server retries.
+//! next tick of any server retries. On PostgreSQL a run also holds the store's run lock (an
+//! advisory lock) throughout, so two runs never overlap even if clocks disagree.
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -20,7 +21,7 @@ use anyhow::Context;
 use rates_domain::{format_date, today_utc};
 use rates_ingest::{IngestError, IngestOptions, Report};
 use rates_settings::{Schedule, Settings};
-use rates_store::Store;
+use rates_store::{IngestRunLock, Store, StoreError};
 use tokio::task::{spawn_blocking, JoinHandle};
 use tokio::time::{interval, interval_at, Instant, MissedTickBehavior};
 
@@ -95,13 +96,24 @@ impl ScheduledIngest {
         }
     }
 
-    /// One tick: take the lock, ingest on a blocking thread while renewing the lease, log the
+    /// One tick: take the locks, ingest on a blocking thread while renewing the lease, log the
     /// report, keep or give back the lease.
     pub async fn tick(&self) -> TickOutcome {
         let (store, holder, lease) = (self.store.clone(), self.holder.clone(), self.every);
-        match blocking(move || store.try_acquire_ingest_lock(&holder, lease)).await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => {
+        // The run lock (PostgreSQL's advisory lock) keeps two runs apart whatever the clocks
+        // say; the lease keeps a second run out of the same interval. Both or neither: a run
+        // lock taken without the lease is dropped here, on the blocking thread.
+        let locks = blocking(move || -> Result<Option<IngestRunLock>, StoreError> {
+            let Some(run_lock) = store.try_lock_ingest_run()? else {
+                return Ok(None);
+            };
+            Ok(store
+                .try_acquire_ingest_lock(&holder, lease)?
+                .then_some(run_lock))
+        });
+        let run_lock = match locks.await {
+            Ok(Ok(Some(run_lock))) => run_lock,
+            Ok(Ok(None)) => {
                 log::debug!("scheduled ingest skipped: another server holds the ingest lock");
                 return TickOutcome::LockHeldElsewhere;
             }
@@ -115,10 +127,16 @@ impl ScheduledIngest {
                 log::error!("scheduled ingest skipped: {reason}; retrying at the next tick");
                 return TickOutcome::Failed;
             }
-        }
+        };
 
         let ingest = Arc::clone(&self.ingest);
-        let result = self.renewing_lease(blocking(move || ingest())).await;
+        let result = self
+            .renewing_lease(blocking(move || {
+                let report = ingest();
+                drop(run_lock);
+                report
+            }))
+            .await;
         let outcome = match result {
             Ok(Ok(report)) => {
                 if report.succeeded() {
@@ -400,6 +418,29 @@ mod tests {
             assert_eq!(second.tick().await, TickOutcome::Succeeded);
             assert_eq!(dates_held(database.store())?, DAYS as usize);
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn on_postgres_a_run_in_progress_elsewhere_is_never_joined_whatever_the_lease_says(
+    ) -> TestResult {
+        let Some(database) = TestDatabase::postgres()? else {
+            return Ok(());
+        };
+        let mock = MockFixer::start();
+        let scheduled = scheduled(&mock, database.url(), Duration::from_secs(60), "server-a")?;
+        // Another process is ingesting, and its lease has lapsed (a stall, a skewed clock).
+        let elsewhere = Store::open(database.url(), Some(1))?;
+        let run_lock = spawn_blocking(move || elsewhere.try_lock_ingest_run()).await??;
+        let run_lock = run_lock.ok_or("the run lock was free")?;
+        assert!(database.store().ingest_lock_holder()?.is_none());
+
+        assert_eq!(scheduled.tick().await, TickOutcome::LockHeldElsewhere);
+        assert_eq!(mock.total_requests(), 0);
+
+        spawn_blocking(move || drop(run_lock)).await?;
+        assert_eq!(scheduled.tick().await, TickOutcome::Succeeded);
+        assert_eq!(dates_held(database.store())?, DAYS as usize);
         Ok(())
     }
 
