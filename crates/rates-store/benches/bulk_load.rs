@@ -2,7 +2,8 @@
 //! read one year as a range.
 //!
 //! The file comes from `RATES_ECB_CSV`, defaulting to the project's shared copy beside the
-//! workspace; without it the benchmarks are skipped with a message.
+//! workspace; without it the benchmarks are skipped with a message. SQLite always; PostgreSQL
+//! as well when `RATES_TEST_POSTGRES_URL` is set.
 //!
 //! `cargo bench -p rates-store --bench bulk_load`
 // A benchmark whose setup fails cannot measure anything: stopping loudly is the right outcome.
@@ -48,18 +49,37 @@ fn ecb_history(c: &mut Criterion) {
     };
     let rates: u64 = tables.iter().map(|table| table.len() as u64).sum();
     eprintln!("ECB history: {} days, {rates} rates", tables.len());
+    bench_backend(c, "sqlite", &tables, rates, || {
+        TestDatabase::sqlite().expect("a temporary SQLite database")
+    });
+    // PostgreSQL too when a server is configured (as for the tests); otherwise SQLite alone.
+    if std::env::var_os("RATES_TEST_POSTGRES_URL").is_some() {
+        bench_backend(c, "postgres", &tables, rates, || {
+            TestDatabase::postgres()
+                .expect("a PostgreSQL test database")
+                .expect("RATES_TEST_POSTGRES_URL is set")
+        });
+    }
+}
 
+fn bench_backend(
+    c: &mut Criterion,
+    backend: &str,
+    tables: &[RateTable],
+    rates: u64,
+    fresh_database: impl Fn() -> TestDatabase,
+) {
     let mut group = c.benchmark_group("ecb_history");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(30));
 
-    group.bench_function("bulk_load_fresh_sqlite", |bencher| {
+    group.bench_function(format!("bulk_load_fresh_{backend}"), |bencher| {
         bencher.iter_batched_ref(
-            || TestDatabase::sqlite().expect("a temporary SQLite database"),
+            &fresh_database,
             |database| {
                 let counts = database
                     .store()
-                    .bulk_upsert(&tables, Source::EcbImport)
+                    .bulk_upsert(tables, Source::EcbImport)
                     .expect("bulk load");
                 assert_eq!(counts.inserted, rates);
             },
@@ -67,17 +87,17 @@ fn ecb_history(c: &mut Criterion) {
         );
     });
 
-    let loaded = TestDatabase::sqlite().expect("a temporary SQLite database");
+    let loaded = fresh_database();
     loaded
         .store()
-        .bulk_upsert(&tables, Source::EcbImport)
+        .bulk_upsert(tables, Source::EcbImport)
         .expect("bulk load");
 
-    group.bench_function("bulk_reload_unchanged_sqlite", |bencher| {
+    group.bench_function(format!("bulk_reload_unchanged_{backend}"), |bencher| {
         bencher.iter(|| {
             let counts = loaded
                 .store()
-                .bulk_upsert(&tables, Source::EcbImport)
+                .bulk_upsert(tables, Source::EcbImport)
                 .expect("bulk reload");
             assert_eq!(counts.unchanged, rates);
         });
@@ -86,7 +106,7 @@ fn ecb_history(c: &mut Criterion) {
 
     let year = DateRange::new(date!(2025 - 01 - 01), date!(2025 - 12 - 31)).expect("a valid range");
     let mut group = c.benchmark_group("ecb_history_reads");
-    group.bench_function("one_year_range_sqlite", |bencher| {
+    group.bench_function(format!("one_year_range_{backend}"), |bencher| {
         bencher.iter(|| {
             let tables = loaded
                 .store()
@@ -95,7 +115,7 @@ fn ecb_history(c: &mut Criterion) {
             assert!(tables.len() > 250);
         });
     });
-    group.bench_function("one_day_table_sqlite", |bencher| {
+    group.bench_function(format!("one_day_table_{backend}"), |bencher| {
         bencher.iter(|| {
             loaded
                 .store()
