@@ -24,6 +24,8 @@ enum Job {
     Span(DateRange, Vec<Date>),
     /// One `historical` request.
     Day(Date),
+    /// One `symbols` request, storing the currency names.
+    Names,
 }
 
 /// What fetching threads tell the thread that reports.
@@ -44,6 +46,8 @@ struct Shared<'a> {
     /// without this base...): the remaining dates fail without spending requests.
     stop_reason: Mutex<Option<String>>,
     requests: AtomicU32,
+    /// The fetched names (or why they could not be fetched), stored once the dates are done.
+    names: Mutex<Option<Result<Vec<(Currency, String)>, String>>>,
 }
 
 /// Runs `plan`: fetches every planned date from Fixer with up to `concurrency` requests in
@@ -86,16 +90,7 @@ pub fn run(
         timeseries_refused: AtomicBool::new(false),
         stop_reason: Mutex::new(None),
         requests: AtomicU32::new(0),
-    };
-
-    let names = if plan.dates.is_empty() || !plan.fetch_names {
-        if plan.fetch_names {
-            NamesOutcome::NotAsked
-        } else {
-            NamesOutcome::AlreadyHeld
-        }
-    } else {
-        fetch_names(&shared)
+        names: Mutex::new(None),
     };
 
     let spans = plan.timeseries_spans();
@@ -118,22 +113,23 @@ pub fn run(
     let uses_timeseries = matches!(jobs.front(), Some(Job::Span(..)));
 
     // The first request goes alone: a refused timeseries, a bad key or a used-up quota then
-    // costs one request, not one per thread. A successful names request already proved the key.
-    let names_proved_access = matches!(names, NamesOutcome::Stored(_));
-    let probe_first = uses_timeseries || !names_proved_access;
+    // costs one request, not one per thread.
     let (sender, receiver) = mpsc::channel();
-    if probe_first {
-        if let Some(job) = jobs.pop_front() {
-            execute(&shared, job, &sender);
-            // A refused span put its dates back as single days; they go first.
-            let mut queue = lock(&shared.queue);
-            while let Some(job) = queue.pop_back() {
-                jobs.push_front(job);
-            }
+    if let Some(job) = jobs.pop_front() {
+        execute(&shared, job, &sender);
+        // A refused span put its dates back as single days; they go first.
+        let mut queue = lock(&shared.queue);
+        while let Some(job) = queue.pop_back() {
+            jobs.push_front(job);
         }
-        for event in receiver.try_iter() {
-            collector.event(event);
-        }
+    }
+    for event in receiver.try_iter() {
+        collector.event(event);
+    }
+    // The names go with the rest, in parallel: after the first request they cost no extra wait.
+    let names_wanted = plan.fetch_names && !plan.dates.is_empty();
+    if names_wanted {
+        jobs.push_front(Job::Names);
     }
     *lock(&shared.queue) = jobs;
 
@@ -164,6 +160,18 @@ pub fn run(
         FetchStrategy::PerDate
     };
     let requests = shared.requests.load(Ordering::SeqCst);
+    // Stored here, after the dates, so this write never competes with the rate writes.
+    let names = match lock(&shared.names).take() {
+        Some(Ok(names)) => match store.upsert_currency_names(&names) {
+            Ok(_) => NamesOutcome::Stored(names.len()),
+            Err(error) => NamesOutcome::Failed {
+                reason: error.to_string(),
+            },
+        },
+        Some(Err(reason)) => NamesOutcome::Failed { reason },
+        None if names_wanted => NamesOutcome::NotAsked,
+        None => NamesOutcome::AlreadyHeld,
+    };
     collector.finish(plan, requests, strategy, names, started)
 }
 
@@ -234,29 +242,19 @@ impl Shared<'_> {
     }
 }
 
-fn fetch_names(shared: &Shared<'_>) -> NamesOutcome {
+fn fetch_names(shared: &Shared<'_>) -> Result<Vec<(Currency, String)>, String> {
     shared.count_request();
     match shared.client.symbols() {
-        Ok(symbols) => {
-            let mut names = Vec::with_capacity(symbols.symbols.len());
-            for (code, name) in symbols.symbols {
-                // Fixer's list may hold codes our rules refuse; their names are simply not kept.
-                if let Ok(currency) = Currency::parse(code.as_str()) {
-                    names.push((currency, name));
-                }
-            }
-            match shared.store.upsert_currency_names(&names) {
-                Ok(_) => NamesOutcome::Stored(names.len()),
-                Err(error) => NamesOutcome::Failed {
-                    reason: error.to_string(),
-                },
-            }
-        }
+        Ok(symbols) => Ok(symbols
+            .symbols
+            .into_iter()
+            // Fixer's list may hold codes our rules refuse; their names are simply not kept.
+            .filter_map(|(code, name)| Some((Currency::parse(code.as_str()).ok()?, name)))
+            .filter(|(_, name)| !name.trim().is_empty())
+            .collect()),
         Err(error) => {
             shared.note_failure(&error);
-            NamesOutcome::Failed {
-                reason: error.to_string(),
-            }
+            Err(error.to_string())
         }
     }
 }
@@ -272,6 +270,7 @@ fn execute(shared: &Shared<'_>, job: Job, events: &Sender<Event>) {
         let dates = match job {
             Job::Span(_, dates) => dates,
             Job::Day(date) => vec![date],
+            Job::Names => Vec::new(),
         };
         for date in dates {
             send(failed(date, format!("not fetched: {reason}")));
@@ -279,6 +278,10 @@ fn execute(shared: &Shared<'_>, job: Job, events: &Sender<Event>) {
         return;
     }
     match job {
+        Job::Names => {
+            let outcome = fetch_names(shared);
+            *lock(&shared.names) = Some(outcome);
+        }
         Job::Day(date) => {
             shared.count_request();
             match shared.client.historical(date, &shared.options) {

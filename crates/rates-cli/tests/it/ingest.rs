@@ -159,6 +159,7 @@ fn a_plan_without_timeseries_falls_back_to_one_request_per_date() -> TestResult 
         .expect_code(0)?;
     let report = run.json()?;
     assert_eq!(report["strategy"], "per-date-after-timeseries-refused");
+    assert_eq!(report["names"]["status"], "stored", "{report}");
     // One refused timeseries, one symbols, one per date.
     assert_eq!(report["requests"], 12);
     assert_eq!(world.mock.request_count("timeseries"), 1);
