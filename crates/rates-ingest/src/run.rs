@@ -34,6 +34,9 @@ enum Event {
     Quota(Quota),
 }
 
+/// Currency names from Fixer's `symbols`, or why they could not be fetched.
+type FetchedNames = Result<Vec<(Currency, String)>, String>;
+
 /// State shared by the fetching threads.
 struct Shared<'a> {
     client: &'a Client,
@@ -47,7 +50,7 @@ struct Shared<'a> {
     stop_reason: Mutex<Option<String>>,
     requests: AtomicU32,
     /// The fetched names (or why they could not be fetched), stored once the dates are done.
-    names: Mutex<Option<Result<Vec<(Currency, String)>, String>>>,
+    names: Mutex<Option<FetchedNames>>,
 }
 
 /// Runs `plan`: fetches every planned date from Fixer with up to `concurrency` requests in
@@ -242,7 +245,7 @@ impl Shared<'_> {
     }
 }
 
-fn fetch_names(shared: &Shared<'_>) -> Result<Vec<(Currency, String)>, String> {
+fn fetch_names(shared: &Shared<'_>) -> FetchedNames {
     shared.count_request();
     match shared.client.symbols() {
         Ok(symbols) => Ok(symbols
