@@ -1,8 +1,4 @@
-//! The rates-cli binary: migrate, ingest, import-ecb and API keys.
-//!
-//! Exit codes: 0 when everything succeeded; 1 when something failed at run time (a date that
-//! could not be ingested, an unreadable file, an unreachable database); 2 for bad arguments or
-//! configuration (clap's convention). Errors are one line on standard error, never a panic.
+#![doc = include_str!("../README.md")]
 
 mod cli;
 mod commands;
