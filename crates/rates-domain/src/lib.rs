@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod api_key;
 mod currency;
 mod dates;
 mod rate;
 mod source;
 mod table;
 
+pub use api_key::{hash_api_key, ApiKey, ApiKeyHash, API_KEY_BYTES, API_KEY_PREFIX};
 pub use currency::{Currency, CurrencyError, CurrencyErrorKind};
 pub use dates::{format_date, parse_date, today_utc, DateError, DateRange};
 pub use rate::{round_computed, Rate, RateError, PRECISION};
