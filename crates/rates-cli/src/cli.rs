@@ -34,6 +34,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Bulk-load the ECB's reference-rate history (eurofxref-hist.csv or its .zip), base EUR.
     ImportEcb(ImportEcbArgs),
+    /// Manage the API keys rates-server accepts when server.auth = "api-key".
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// `migrate`
@@ -79,6 +82,24 @@ pub struct ImportEcbArgs {
     /// The ECB history file: eurofxref-hist.csv, or the eurofxref-hist.zip holding it.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// `keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once; only its SHA-256 hash is stored.
+    Create {
+        /// A name to recognise the key by (who or what uses it).
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys: id, name, created, last used, revoked.
+    List,
+    /// Revoke a key by id; requests with it are refused from then on.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: i64,
+    },
 }
 
 fn date_arg(text: &str) -> Result<Date, String> {

@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => commands::migrate::run(&cli, args),
         Command::Ingest(args) => commands::ingest::run(&cli, args),
         Command::ImportEcb(args) => commands::import_ecb::run(&cli, args),
+        Command::Keys(command) => commands::keys::run(&cli, command),
     };
     match result {
         Ok(Finished::Success) => ExitCode::SUCCESS,

@@ -2,4 +2,5 @@
 
 pub mod import_ecb;
 pub mod ingest;
+pub mod keys;
 pub mod migrate;

@@ -3,4 +3,5 @@
 mod helpers;
 mod import_ecb;
 mod ingest;
+mod keys;
 mod usage;
