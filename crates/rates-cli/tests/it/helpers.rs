@@ -4,7 +4,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fixer_client::mock::{MockFixer, Plan};
+use fixer_client::mock::{MockFixer, MockHost, Plan};
 use rates_store::testing::TestDatabase;
 use rates_store::Store;
 
@@ -29,6 +29,21 @@ impl World {
         Ok(World {
             mock,
             db,
+            dir: tempfile::tempdir()?,
+        })
+    }
+
+    /// A world whose mock imitates the APILayer host, which sends quota headers.
+    pub fn apilayer(plan: Plan, monthly_quota: u64) -> Result<World, Box<dyn Error>> {
+        let mock = MockFixer::builder()
+            .access_key(KEY)
+            .plan(plan)
+            .host(MockHost::ApiLayer)
+            .monthly_quota(Some(monthly_quota))
+            .try_start()?;
+        Ok(World {
+            mock,
+            db: TestDatabase::sqlite()?,
             dir: tempfile::tempdir()?,
         })
     }

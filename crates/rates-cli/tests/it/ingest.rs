@@ -485,3 +485,24 @@ fn dates_parse_back_from_the_json_report() -> TestResult {
     assert_eq!(report["names"]["status"], "stored");
     Ok(())
 }
+
+#[test]
+fn the_quota_left_is_reported_when_fixer_sends_it() -> TestResult {
+    let world = World::apilayer(Plan::Basic, 100)?;
+    let run = world
+        .run(&["ingest", "--from", "2024-01-02", "--to", "2024-01-05"])?
+        .expect_code(0)?;
+    // A refused timeseries, four dates and the names: six of the hundred.
+    assert!(
+        run.stdout.contains("Fixer requests: 6 (timeseries not in the plan: one request per date); quota left this month: 94 of 100"),
+        "{}",
+        run.stdout
+    );
+    let report = world
+        .run(&["--json", "ingest", "--date", "2024-01-08"])?
+        .expect_code(0)?
+        .json()?;
+    assert_eq!(report["quota"]["remaining_month"], 93);
+    assert_eq!(report["quota"]["limit_month"], 100);
+    Ok(())
+}
