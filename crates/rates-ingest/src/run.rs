@@ -424,7 +424,8 @@ impl<'a> Collector<'a> {
     fn date(&mut self, report: DateReport) {
         (self.on_date)(&report);
         if let DateOutcome::Failed { reason } = &report.outcome {
-            log::warn!("{}: {reason}", format_date(report.date));
+            // Callers report failed dates from the report or the callback; this is for tracing.
+            log::debug!("{}: {reason}", format_date(report.date));
         }
         self.dates.insert(report.date, report);
     }
