@@ -59,10 +59,12 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteConnec
 
 fn apply_sqlite_pragmas(connection: &mut SqliteConnection) -> diesel::QueryResult<()> {
     // busy_timeout first, so the following statements already wait instead of failing.
-    // synchronous=NORMAL is durable across application crashes in WAL mode and avoids an
-    // fsync per commit.
+    // journal_mode is a no-op once the file is in WAL (set when the store opens it), and puts
+    // it back if something outside switched it. synchronous=NORMAL is durable across
+    // application crashes in WAL mode and avoids an fsync per commit.
     connection.batch_execute(&format!(
         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+         PRAGMA journal_mode = WAL; \
          PRAGMA foreign_keys = ON; \
          PRAGMA synchronous = NORMAL;"
     ))
@@ -130,11 +132,8 @@ fn open_sqlite(
     }
     let mut connection =
         SqliteConnection::establish(path_text).map_err(|error| connect_error(url, error))?;
-    // WAL persists in the file, so it is set once here rather than on every connection;
-    // it lets readers proceed while a writer holds the lock.
-    apply_sqlite_pragmas(&mut connection)
-        .and_then(|()| connection.batch_execute("PRAGMA journal_mode = WAL;"))
-        .map_err(|error| connect_error(url, error))?;
+    // WAL lets readers proceed while a writer holds the lock; it persists in the file.
+    apply_sqlite_pragmas(&mut connection).map_err(|error| connect_error(url, error))?;
     if migrate {
         run_sqlite_migrations(&mut connection)?;
     }
@@ -250,4 +249,58 @@ fn sorted_names<T: ToString>(items: impl Iterator<Item = T>) -> Vec<String> {
     let mut names: Vec<String> = items.map(|item| item.to_string()).collect();
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Word {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+
+    fn number(connection: &mut SqliteConnection, pragma: &str) -> i64 {
+        // The table-valued form names busy_timeout's column "timeout".
+        let column = if pragma == "busy_timeout" {
+            "timeout"
+        } else {
+            pragma
+        };
+        diesel::sql_query(format!("SELECT {column} AS value FROM pragma_{pragma}()"))
+            .get_result::<Number>(connection)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn every_pooled_sqlite_connection_gets_the_settings() {
+        let directory = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(directory.path().join("p.sqlite3").to_str().unwrap()).unwrap();
+        let Pool::Sqlite(pool) = open_pool(&url, Some(3), true).unwrap() else {
+            panic!("a SQLite path opened another backend");
+        };
+        let mut connections: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
+        for connection in &mut connections {
+            assert_eq!(
+                number(connection, "busy_timeout"),
+                i64::from(SQLITE_BUSY_TIMEOUT_MS)
+            );
+            assert_eq!(number(connection, "foreign_keys"), 1);
+            assert_eq!(number(connection, "synchronous"), 1, "NORMAL");
+            let mode = diesel::sql_query("SELECT journal_mode AS value FROM pragma_journal_mode()")
+                .get_result::<Word>(&mut **connection)
+                .unwrap();
+            assert_eq!(mode.value, "wal");
+        }
+    }
 }
