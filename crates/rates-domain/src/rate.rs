@@ -163,7 +163,10 @@ mod tests {
     fn round_computed_keeps_ten_significant_digits() {
         assert_eq!(round_computed(1.0 / 1.1172), 0.8950948801);
         assert_eq!(round_computed(163.45 / 1.1172), 146.3032581);
-        assert_eq!(round_computed(0.000_065_381_482_345_6), 0.000_065_381_482_35);
+        assert_eq!(
+            round_computed(0.000_065_381_482_345_6),
+            0.000_065_381_482_35
+        );
         assert_eq!(round_computed(12_345_678_901_234.0), 12_345_678_900_000.0);
         assert_eq!(round_computed(-2.0 / 3.0), -0.6666666667);
         assert_eq!(round_computed(0.0), 0.0);
