@@ -72,9 +72,17 @@ impl TestDatabase {
     /// `RATES_TEST_REQUIRE_POSTGRES=1`, which makes that an error. An unreachable server is
     /// always an error, never a skip.
     pub fn postgres() -> Result<Option<TestDatabase>, StoreError> {
-        let admin_url = match std::env::var(POSTGRES_URL_VAR) {
-            Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
-            _ if postgres_required() => {
+        TestDatabase::postgres_on(std::env::var(POSTGRES_URL_VAR).ok(), postgres_required())
+    }
+
+    /// [`TestDatabase::postgres`] with the environment passed in.
+    fn postgres_on(
+        admin_url: Option<String>,
+        required: bool,
+    ) -> Result<Option<TestDatabase>, StoreError> {
+        let admin_url = match admin_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ if required => {
                 return Err(StoreError::InvalidUrl {
                     reason: format!(
                         "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set; \
@@ -301,6 +309,29 @@ mod tests {
             "postgresql://u:p@h/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn postgres_skips_only_when_not_required() {
+        assert!(TestDatabase::postgres_on(None, false).unwrap().is_none());
+        assert!(TestDatabase::postgres_on(Some(" ".to_owned()), false)
+            .unwrap()
+            .is_none());
+        let error = TestDatabase::postgres_on(None, true).unwrap_err();
+        assert!(error.to_string().contains(POSTGRES_URL_VAR), "{error}");
+    }
+
+    #[test]
+    fn an_unreachable_postgres_fails_instead_of_skipping() {
+        let unreachable = Some("postgres://postgres@127.0.0.1:1/test".to_owned());
+        for required in [false, true] {
+            let error = TestDatabase::postgres_on(unreachable.clone(), required).unwrap_err();
+            assert!(matches!(error, StoreError::Connect { .. }), "{error}");
+            assert!(
+                error.to_string().contains("is PostgreSQL running?"),
+                "{error}"
+            );
+        }
     }
 
     #[test]
