@@ -5,7 +5,10 @@ use rates_store::{Backend, Store, StoreError};
 
 use crate::helpers::TestResult;
 
-backend_tests!(open_applies_every_migration_once);
+backend_tests!(
+    open_applies_every_migration_once,
+    migrations_revert_and_reapply_cleanly
+);
 
 fn open_applies_every_migration_once(database: &TestDatabase) -> TestResult {
     let store = database.store();
@@ -16,6 +19,57 @@ fn open_applies_every_migration_once(database: &TestDatabase) -> TestResult {
     let again = Store::open(database.url(), Some(2))?;
     assert_eq!(again.applied_migrations()?, store.applied_migrations()?);
     assert_eq!(again.backend(), database.backend());
+    Ok(())
+}
+
+/// The down migrations undo the up migrations exactly: revert everything, then apply again.
+fn migrations_revert_and_reapply_cleanly(database: &TestDatabase) -> TestResult {
+    use diesel::Connection;
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    match database.backend() {
+        Backend::Sqlite => {
+            let path = database.url().trim_start_matches("sqlite://");
+            let mut connection = diesel::SqliteConnection::establish(path)?;
+            let migrations = FileBasedMigrations::from_path(folder.join("sqlite"))?;
+            assert_eq!(
+                connection
+                    .revert_all_migrations(migrations.clone())
+                    .map_err(|e| e.to_string())?
+                    .len(),
+                2
+            );
+            assert_eq!(
+                connection
+                    .run_pending_migrations(migrations)
+                    .map_err(|e| e.to_string())?
+                    .len(),
+                2
+            );
+        }
+        Backend::Postgres => {
+            let mut connection = diesel::PgConnection::establish(database.url())?;
+            let migrations = FileBasedMigrations::from_path(folder.join("postgres"))?;
+            assert_eq!(
+                connection
+                    .revert_all_migrations(migrations.clone())
+                    .map_err(|e| e.to_string())?
+                    .len(),
+                2
+            );
+            assert_eq!(
+                connection
+                    .run_pending_migrations(migrations)
+                    .map_err(|e| e.to_string())?
+                    .len(),
+                2
+            );
+        }
+    }
+    assert!(database.store().pending_migrations()?.is_empty());
+    let store = database.store();
+    assert!(store.try_acquire_ingest_lock("after-reapply", std::time::Duration::from_secs(5))?);
+    assert_eq!(store.data_version()?, 0);
     Ok(())
 }
 
