@@ -4,6 +4,7 @@
 mod api_key;
 mod currency;
 mod dates;
+pub mod ecb;
 mod rate;
 mod source;
 mod table;

@@ -1,38 +1,19 @@
-//! The European Central Bank's reference-rate history (`eurofxref-hist.csv`, or its `.zip`):
-//! one row per day, one column per currency, rates against EUR, `N/A` where a currency did not
-//! exist yet (or any more).
+//! Reading the European Central Bank's reference-rate history file (`eurofxref-hist.csv`, or
+//! its `.zip`) from disk; the text itself is parsed by [`rates_domain::ecb`].
 //!
 //! The whole file is read and checked before anything is written: a malformed row stops the
 //! import with an error naming its line, so a bad file never leaves part of itself behind.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use rates_domain::{parse_date, Currency, Rate, RateTable};
-use time::Date;
-
-/// The rates read from an ECB history file.
-#[derive(Debug, Clone)]
-pub struct EcbHistory {
-    /// One table per date, base EUR, in the file's order (newest first in the ECB's file).
-    pub tables: Vec<RateTable>,
-    /// Cells left out because they held `N/A` or nothing.
-    pub skipped_cells: usize,
-}
-
-impl EcbHistory {
-    /// The number of rates read.
-    pub fn rate_count(&self) -> usize {
-        self.tables.iter().map(RateTable::len).sum()
-    }
-}
+use rates_domain::ecb::{parse_ecb_csv, EcbError, EcbHistory};
 
 /// Why an ECB history file cannot be imported.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum EcbError {
+pub enum EcbFileError {
     /// The file cannot be opened or read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -49,23 +30,9 @@ pub enum EcbError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The first line is not the ECB's header (`Date,USD,JPY,...`).
-    #[error("line 1: {reason}")]
-    Header {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A data row that cannot be read.
-    #[error("line {line}: {reason}")]
-    Row {
-        /// The 1-based line number in the CSV file.
-        line: u64,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The file has a header but no rows.
-    #[error("the file holds no rates (only a header, or nothing at all)")]
-    Empty,
+    /// The CSV text is not a readable ECB history (the error names the line).
+    #[error(transparent)]
+    Parse(#[from] EcbError),
 }
 
 /// The first bytes of a ZIP archive.
@@ -73,8 +40,8 @@ const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
 
 /// Reads an ECB history file, plain CSV or a ZIP archive holding it (told apart by content, not
 /// by name).
-pub fn read_ecb_file(path: &Path) -> Result<EcbHistory, EcbError> {
-    let read_error = |source| EcbError::Read {
+pub fn read_ecb_file(path: &Path) -> Result<EcbHistory, EcbFileError> {
+    let read_error = |source| EcbFileError::Read {
         path: path.to_owned(),
         source,
     };
@@ -89,12 +56,12 @@ pub fn read_ecb_file(path: &Path) -> Result<EcbHistory, EcbError> {
     if is_zip {
         read_zip(path, file)
     } else {
-        parse_ecb_csv(BufReader::new(file))
+        Ok(parse_ecb_csv(BufReader::new(file))?)
     }
 }
 
-fn read_zip(path: &Path, file: File) -> Result<EcbHistory, EcbError> {
-    let zip_error = |reason: String| EcbError::Zip {
+fn read_zip(path: &Path, file: File) -> Result<EcbHistory, EcbFileError> {
+    let zip_error = |reason: String| EcbFileError::Zip {
         path: path.to_owned(),
         reason,
     };
@@ -110,206 +77,46 @@ fn read_zip(path: &Path, file: File) -> Result<EcbHistory, EcbError> {
     let entry = archive
         .by_index(index)
         .map_err(|error| zip_error(format!("cannot read the CSV file in the archive: {error}")))?;
-    parse_ecb_csv(BufReader::new(entry))
-}
-
-/// Parses the CSV text of an ECB history file.
-///
-/// The header must start with `Date`; every other non-empty header is a currency code. In the
-/// rows, `N/A` and empty cells are skipped; anything else must be a rate (a finite number > 0).
-/// A row with the wrong number of cells, a bad date, a repeated date or a bad rate is an error
-/// naming its line.
-pub fn parse_ecb_csv(reader: impl Read) -> Result<EcbHistory, EcbError> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
-    let mut records = csv.records();
-    let header = match records.next() {
-        None => return Err(EcbError::Empty),
-        Some(record) => record.map_err(|error| EcbError::Header {
-            reason: csv_reason(&error),
-        })?,
-    };
-    let columns = header_columns(&header)?;
-
-    let mut tables = Vec::new();
-    let mut first_line_of: HashMap<Date, u64> = HashMap::new();
-    let mut skipped_cells = 0;
-    for record in records {
-        let record = record.map_err(|error| EcbError::Row {
-            line: error.position().map_or(0, |position| position.line()),
-            reason: csv_reason(&error),
-        })?;
-        let line = record.position().map_or(0, |position| position.line());
-        let row_error = |reason: String| EcbError::Row { line, reason };
-        if record.iter().all(|cell| cell.trim().is_empty()) {
-            continue;
-        }
-        if record.len() != header.len() {
-            return Err(row_error(format!(
-                "expected {} cells like the header, found {}",
-                header.len(),
-                record.len()
-            )));
-        }
-        let mut cells = record.iter();
-        let date_text = cells.next().unwrap_or_default().trim();
-        let date = parse_date(date_text).map_err(|error| row_error(error.to_string()))?;
-        if let Some(first) = first_line_of.insert(date, line) {
-            return Err(row_error(format!(
-                "{date_text} is listed again (first on line {first})"
-            )));
-        }
-        let mut rates = BTreeMap::new();
-        for (cell, column) in cells.zip(&columns) {
-            let cell = cell.trim();
-            if cell.is_empty() || cell.eq_ignore_ascii_case("N/A") {
-                skipped_cells += usize::from(column.is_some());
-                continue;
-            }
-            let Some(currency) = column else {
-                return Err(row_error(format!(
-                    "unexpected value {cell:?} in a column without a header"
-                )));
-            };
-            let rate = cell
-                .parse::<f64>()
-                .map_err(|_| "not a number".to_owned())
-                .and_then(|value| Rate::new(value).map_err(|error| error.to_string()))
-                .map_err(|reason| row_error(format!("{currency} {cell:?}: {reason}")))?;
-            rates.insert(*currency, rate);
-        }
-        let table = RateTable::new(date, Currency::EUR, rates)
-            .map_err(|error| row_error(error.to_string()))?;
-        tables.push(table);
-    }
-    if tables.is_empty() {
-        return Err(EcbError::Empty);
-    }
-    Ok(EcbHistory {
-        tables,
-        skipped_cells,
-    })
-}
-
-/// The currency of each column after `Date`; `None` for a blank header (the ECB's file ends
-/// every line with a comma).
-fn header_columns(header: &csv::StringRecord) -> Result<Vec<Option<Currency>>, EcbError> {
-    let mut names = header.iter();
-    let first = names
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .trim_start_matches('\u{feff}');
-    if !first.eq_ignore_ascii_case("date") {
-        return Err(EcbError::Header {
-            reason: format!("expected the ECB history header starting with Date, found {first:?}"),
-        });
-    }
-    let mut seen = Vec::new();
-    names
-        .enumerate()
-        .map(|(index, name)| {
-            let name = name.trim();
-            if name.is_empty() {
-                return Ok(None);
-            }
-            let currency = Currency::parse(name).map_err(|error| EcbError::Header {
-                reason: format!("column {}: {error}", index + 2),
-            })?;
-            if seen.contains(&currency) {
-                return Err(EcbError::Header {
-                    reason: format!("column {}: {currency} appears twice", index + 2),
-                });
-            }
-            seen.push(currency);
-            Ok(Some(currency))
-        })
-        .collect()
-}
-
-fn csv_reason(error: &csv::Error) -> String {
-    match error.kind() {
-        csv::ErrorKind::Utf8 { .. } => "the text is not valid UTF-8".to_owned(),
-        csv::ErrorKind::Io(error) => format!("read error: {error}"),
-        _ => error.to_string(),
-    }
+    Ok(parse_ecb_csv(BufReader::new(entry))?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::date;
 
-    const SAMPLE: &str =
-        "Date,USD,JPY,CYP,\n2026-10-30,1.1172,175.68,N/A,\n2026-10-29,1.113,175.92,N/A,\n";
-
-    fn parse(text: &str) -> Result<EcbHistory, EcbError> {
-        parse_ecb_csv(text.as_bytes())
-    }
-
-    fn error_of(text: &str) -> String {
-        match parse(text) {
-            Ok(history) => panic!("parsed {} tables from a bad file", history.tables.len()),
-            Err(error) => error.to_string(),
-        }
+    fn write(directory: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = directory.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
     }
 
     #[test]
-    fn reads_rows_skipping_na_and_the_trailing_blank_column() {
-        let history = parse(SAMPLE).unwrap();
-        assert_eq!(history.tables.len(), 2);
-        assert_eq!(history.skipped_cells, 2);
-        assert_eq!(history.rate_count(), 4);
-        let first = &history.tables[0];
-        assert_eq!(first.date(), date!(2026 - 10 - 30));
-        assert_eq!(first.base(), Currency::EUR);
-        assert_eq!(
-            first.rate(Currency::parse("USD").unwrap()).unwrap().get(),
-            1.1172
+    fn a_csv_file_is_parsed_and_its_bad_rows_named() {
+        let directory = tempfile::tempdir().unwrap();
+        let good = write(&directory, "good.csv", b"Date,USD,\n2026-10-30,1.1172,\n");
+        let history = read_ecb_file(&good).unwrap();
+        assert_eq!(history.rate_count(), 1);
+        let bad = write(&directory, "bad.csv", b"Date,USD,\n2026-10-30,x,\n");
+        let error = read_ecb_file(&bad).unwrap_err();
+        assert!(
+            matches!(error, EcbFileError::Parse(EcbError::Row { line: 2, .. })),
+            "{error}"
         );
-        assert_eq!(
-            first.rate(Currency::parse("JPY").unwrap()).unwrap().get(),
-            175.68
-        );
-        assert!(!first.holds(Currency::parse("CYP").unwrap()));
     }
 
     #[test]
-    fn bad_rows_are_named_by_line() {
-        let bad_rate = "Date,USD,JPY,\n2026-10-30,1.1172,175.68,\n2026-10-29,1.113,abc,\n";
-        assert_eq!(error_of(bad_rate), "line 3: JPY \"abc\": not a number");
-        let negative = "Date,USD,\n2026-10-30,-1.2,\n";
-        assert!(error_of(negative).starts_with("line 2: USD \"-1.2\": "));
-        let bad_date = "Date,USD,\n2026-13-30,1.2,\n";
-        assert!(error_of(bad_date).starts_with("line 2: invalid date"));
-        let short = "Date,USD,JPY,\n2026-10-30,1.2,\n";
-        assert_eq!(
-            error_of(short),
-            "line 2: expected 4 cells like the header, found 3"
-        );
-        let repeated = "Date,USD,\n2026-10-30,1.2,\n2026-10-30,1.3,\n";
-        assert_eq!(
-            error_of(repeated),
-            "line 3: 2026-10-30 is listed again (first on line 2)"
-        );
-        let all_missing = "Date,USD,\n2026-10-30,N/A,\n";
-        assert!(error_of(all_missing).starts_with("line 2: "));
-    }
-
-    #[test]
-    fn a_file_that_is_not_the_ecb_history_is_refused() {
-        assert!(error_of("Day,USD\n2026-10-30,1.2\n")
-            .starts_with("line 1: expected the ECB history header"));
-        assert!(error_of("Date,US,\n").starts_with("line 1: column 2: "));
-        assert_eq!(
-            error_of(""),
-            "the file holds no rates (only a header, or nothing at all)"
-        );
-        assert_eq!(
-            error_of("Date,USD,\n"),
-            "the file holds no rates (only a header, or nothing at all)"
+    fn unreadable_files_and_broken_archives_are_named() {
+        let directory = tempfile::tempdir().unwrap();
+        let missing = directory.path().join("missing.csv");
+        let error = read_ecb_file(&missing).unwrap_err();
+        assert!(matches!(error, EcbFileError::Read { .. }), "{error}");
+        assert!(error.to_string().contains("missing.csv"), "{error}");
+        let broken = write(&directory, "history.csv", b"PK\x03\x04 not really a zip");
+        let error = read_ecb_file(&broken).unwrap_err();
+        assert!(matches!(error, EcbFileError::Zip { .. }), "{error}");
+        assert!(
+            error.to_string().contains("not a readable ZIP archive"),
+            "{error}"
         );
     }
 }

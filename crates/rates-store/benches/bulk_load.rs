@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::{Currency, DateRange, RateTable, Source};
-use rates_store::testing::{parse_ecb_csv, TestDatabase};
+use rates_store::testing::TestDatabase;
 use time::macros::date;
 
 fn ecb_file() -> PathBuf {
@@ -40,7 +41,11 @@ fn load_tables() -> Option<Vec<RateTable>> {
             return None;
         }
     };
-    Some(parse_ecb_csv(&text).expect("the ECB history file parses"))
+    Some(
+        parse_ecb_csv(text.as_bytes())
+            .expect("the ECB history file parses")
+            .tables,
+    )
 }
 
 fn ecb_history(c: &mut Criterion) {

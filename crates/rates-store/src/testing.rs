@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use rates_domain::{parse_date, Currency, RateTable, TableError};
+use rates_domain::ecb::{parse_ecb_csv, EcbError};
+use rates_domain::RateTable;
 
 use crate::database_url::redact_postgres_url;
 use crate::error::{Backend, StoreError};
@@ -206,92 +207,10 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// A line of an ECB history file that cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum EcbCsvError {
-    /// The file has no header line.
-    #[error("the ECB file is empty")]
-    Empty,
-    /// The header does not start with `Date` or a column is not a currency code.
-    #[error("ECB header: {0}")]
-    Header(String),
-    /// A data line is malformed.
-    #[error("ECB line {line}: {message}")]
-    Line {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// A line's rates do not form a valid table.
-    #[error("ECB line {line}: {source}")]
-    Table {
-        /// 1-based line number.
-        line: usize,
-        /// Why the table is invalid.
-        source: TableError,
-    },
-}
-
-/// Parses the ECB's `eurofxref-hist.csv` format (base EUR, one line per day, `N/A` where a
-/// currency had no rate). A small reader for tests and benchmarks.
-pub fn parse_ecb_csv(text: &str) -> Result<Vec<RateTable>, EcbCsvError> {
-    let mut lines = text.lines();
-    let header = lines.next().ok_or(EcbCsvError::Empty)?;
-    let mut columns = header.split(',').map(str::trim);
-    if columns.next() != Some("Date") {
-        return Err(EcbCsvError::Header(
-            "the first column must be Date".to_owned(),
-        ));
-    }
-    let currencies = columns
-        .filter(|column| !column.is_empty())
-        .map(|column| {
-            Currency::parse(column).map_err(|error| EcbCsvError::Header(error.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut tables = Vec::new();
-    for (index, row) in lines.enumerate() {
-        let line = index + 2;
-        if row.trim().is_empty() {
-            continue;
-        }
-        let mut cells = row.split(',').map(str::trim);
-        let date = cells
-            .next()
-            .map(parse_date)
-            .transpose()
-            .map_err(|error| EcbCsvError::Line {
-                line,
-                message: error.to_string(),
-            })?
-            .ok_or(EcbCsvError::Line {
-                line,
-                message: "no date".to_owned(),
-            })?;
-        let mut raw = Vec::with_capacity(currencies.len());
-        for (currency, cell) in currencies.iter().zip(cells) {
-            if cell.is_empty() || cell == "N/A" {
-                continue;
-            }
-            let value = cell.parse::<f64>().map_err(|_| EcbCsvError::Line {
-                line,
-                message: format!("{currency}: {cell:?} is not a number"),
-            })?;
-            raw.push((currency.as_str(), value));
-        }
-        tables.push(
-            RateTable::from_raw(date, Currency::EUR, raw)
-                .map_err(|source| EcbCsvError::Table { line, source })?,
-        );
-    }
-    Ok(tables)
-}
-
 /// 43 days of real ECB reference rates (2026-09-02 to 2026-10-30, base EUR, 29 currencies a
 /// day), newest first as in the ECB's file.
-pub fn ecb_sample_tables() -> Result<Vec<RateTable>, EcbCsvError> {
-    parse_ecb_csv(include_str!("../testdata/ecb-sample.csv"))
+pub fn ecb_sample_tables() -> Result<Vec<RateTable>, EcbError> {
+    Ok(parse_ecb_csv(include_str!("../testdata/ecb-sample.csv").as_bytes())?.tables)
 }
 
 #[cfg(test)]
@@ -349,21 +268,10 @@ mod tests {
         assert_eq!(tables.len(), 43);
         let latest = &tables[0];
         assert_eq!(rates_domain::format_date(latest.date()), "2026-10-30");
-        assert_eq!(latest.rate(Currency::USD).unwrap().get(), 1.1172);
-        assert_eq!(latest.len(), 29);
-    }
-
-    #[test]
-    fn ecb_errors_name_the_line() {
-        let error = parse_ecb_csv("Date,USD,\n2024-01-02,abc,\n").unwrap_err();
         assert_eq!(
-            error.to_string(),
-            "ECB line 2: USD: \"abc\" is not a number"
+            latest.rate(rates_domain::Currency::USD).unwrap().get(),
+            1.1172
         );
-        let error = parse_ecb_csv("Date,USD,\n2024-01-02,-1,\n").unwrap_err();
-        assert!(
-            error.to_string().contains("not greater than zero"),
-            "{error}"
-        );
+        assert_eq!(latest.len(), 29);
     }
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
 use rates_api::{ApiConfig, ApiState, CacheConfig};
+use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::{RateTable, Source};
-use rates_store::testing::{parse_ecb_csv, TestDatabase};
+use rates_store::testing::TestDatabase;
 use rates_store::Store;
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -95,7 +96,7 @@ impl Drop for TestApp {
 /// The ECB's reference rates for a few days around the 2024 new year, plus two days of 2009
 /// when the Estonian kroon (EEK) was still quoted; base EUR, `N/A` cells skipped.
 pub fn sample_tables() -> TestResult<Vec<RateTable>> {
-    Ok(parse_ecb_csv(include_str!("../data/ecb-sample.csv"))?)
+    Ok(parse_ecb_csv(include_str!("../data/ecb-sample.csv").as_bytes())?.tables)
 }
 
 pub fn load_sample(store: &Store) -> TestResult {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _};
 use rates_domain::{format_date, Source};
-use rates_ingest::ecb::{read_ecb_file, EcbError};
+use rates_ingest::ecb::{read_ecb_file, EcbFileError};
 use rates_store::{WriteCounts, DEFAULT_DAYS_PER_BATCH};
 use serde_json::json;
 
@@ -23,7 +23,7 @@ pub fn run(cli: &Cli, args: &ImportEcbArgs) -> Result<Finished, CliError> {
     let started = Instant::now();
     let history = read_ecb_file(&args.file).map_err(|error| match error {
         // These already name the file.
-        EcbError::Read { .. } | EcbError::Zip { .. } => CliError::Failure(error.into()),
+        EcbFileError::Read { .. } | EcbFileError::Zip { .. } => CliError::Failure(error.into()),
         other => CliError::Failure(anyhow!("{}: {other}", args.file.display())),
     })?;
     let store = settings::open_store(&settings)?;

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::Source;
-use rates_store::testing::{parse_ecb_csv, TestDatabase};
+use rates_store::testing::TestDatabase;
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -144,7 +145,9 @@ fn free_port() -> TestResult<u16> {
 }
 
 fn filled(database: &TestDatabase) -> TestResult {
-    let tables = parse_ecb_csv(include_str!("../../../rates-api/tests/data/ecb-sample.csv"))?;
+    let tables =
+        parse_ecb_csv(include_str!("../../../rates-api/tests/data/ecb-sample.csv").as_bytes())?
+            .tables;
     database.store().bulk_upsert(&tables, Source::EcbImport)?;
     Ok(())
 }
