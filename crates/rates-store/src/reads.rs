@@ -191,7 +191,9 @@ impl Store {
                 reason: format!("the name given for {code} is empty"),
             });
         }
-        in_transaction!(self, |conn| {
+        // Read, then write: a deferred SQLite transaction could not upgrade its read to a write
+        // while rates are being written ("database is locked"), so take the write lock first.
+        in_rates_write_transaction!(self, |conn| {
             let stored: BTreeMap<String, Option<String>> = currencies::table
                 .select((currencies::code, currencies::name))
                 .load::<(String, Option<String>)>(conn)

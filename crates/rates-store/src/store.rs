@@ -40,9 +40,11 @@ macro_rules! in_transaction {
     };
 }
 
-/// A transaction that writes rates. Writers are serialised up front — SQLite by `BEGIN
-/// IMMEDIATE`, PostgreSQL by a table lock that readers do not wait for — so the "read what is
-/// stored, then write the difference" logic never races another writer.
+/// A transaction that writes rates or currencies. Writers are serialised up front — SQLite by
+/// `BEGIN IMMEDIATE`, PostgreSQL by a table lock that readers do not wait for — so the "read what
+/// is stored, then write the difference" logic never races another writer, and a SQLite
+/// transaction never has to upgrade a read lock (which fails at once, "database is locked", while
+/// another connection writes).
 macro_rules! in_rates_write_transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
         match $store.pool() {

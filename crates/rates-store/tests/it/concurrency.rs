@@ -9,9 +9,12 @@ use rates_store::{Store, StoreError};
 use time::macros::date;
 use time::Duration as Days;
 
-use crate::helpers::{eur_table, TestResult};
+use crate::helpers::{code, eur_table, TestResult};
 
-backend_tests!(readers_never_fail_while_a_writer_upserts);
+backend_tests!(
+    readers_never_fail_while_a_writer_upserts,
+    currency_names_and_rates_can_be_written_at_once
+);
 
 const DAYS: i64 = 150;
 const READERS: usize = 4;
@@ -92,5 +95,55 @@ fn readers_never_fail_while_a_writer_upserts(database: &TestDatabase) -> TestRes
         reader_store.latest_date(Currency::EUR)?,
         Some(first_day + Days::days(DAYS - 1))
     );
+    Ok(())
+}
+
+const NAME_ROUNDS: usize = 60;
+
+fn currency_names_and_rates_can_be_written_at_once(database: &TestDatabase) -> TestResult {
+    // Two pools, as the server's ingest and an operator's `rates-cli` would have. Every round
+    // changes the names, so each call reads the stored names and then writes.
+    let names_store = Store::open(database.url(), Some(1))?;
+    let rates_store = database.store().clone();
+    let first_day = date!(2024 - 01 - 01);
+    let naming = AtomicBool::new(true);
+
+    let (names_written, tables_written) = std::thread::scope(|scope| {
+        let naming = &naming;
+        let rates_writer = scope.spawn(move || -> Result<u64, StoreError> {
+            let mut written = 0;
+            let mut offset = 0;
+            while naming.load(Ordering::Acquire) {
+                let day = first_day + Days::days(offset % 30);
+                let value = 1.0 + offset as f64 / 1000.0;
+                let table = eur_table(day, &[("USD", value), ("GBP", 0.8), ("JPY", 150.0)]);
+                rates_store.upsert_rate_table(&table, Source::Fixer)?;
+                written += 1;
+                offset += 1;
+            }
+            Ok(written)
+        });
+        let names_writer = scope.spawn(move || -> Result<usize, StoreError> {
+            let mut changed = 0;
+            for round in 0..NAME_ROUNDS {
+                let names = [
+                    (code("USD"), format!("US dollar ({round})")),
+                    (code("CHF"), format!("Swiss franc ({round})")),
+                ];
+                changed += names_store.upsert_currency_names(&names)?;
+            }
+            Ok(changed)
+        });
+        let names_written = names_writer.join();
+        naming.store(false, Ordering::Release);
+        (names_written, rates_writer.join())
+    });
+
+    let names_written = names_written.map_err(|_| "the names writer panicked")??;
+    assert_eq!(names_written, NAME_ROUNDS * 2);
+    let tables_written = tables_written.map_err(|_| "the rates writer panicked")??;
+    assert!(tables_written > 0, "the rates writer got to write");
+    let stored = database.store().currency_names_known()?;
+    assert!(stored >= 2, "{stored} names stored");
     Ok(())
 }
