@@ -4,7 +4,7 @@
 mod conditional;
 mod cors;
 mod error;
-mod limits;
+mod front;
 mod numbers;
 mod request;
 mod request_log;
@@ -38,8 +38,10 @@ pub use state::{
 /// ```
 pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
     let config = state.config().clone();
-    let max_uri_bytes = config.max_uri_bytes;
-    let trusted_proxies = config.trusted_proxies.clone();
+    let front_config = front::FrontConfig {
+        max_uri_bytes: config.max_uri_bytes,
+        trusted_proxies: config.trusted_proxies.clone().into(),
+    };
     let scope = web::scope("")
         .app_data(web::Data::new(state))
         .app_data(extractor_errors::query_config())
@@ -47,14 +49,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
         .app_data(extractor_errors::json_config())
         .default_service(web::to(routes::route_not_found));
     let scope = routes::register(scope)
-        .wrap(from_fn(move |request, next| {
-            limits::limit_uri_length(max_uri_bytes, request, next)
-        }))
         .wrap(cors::cors(&config.cors))
-        .wrap(from_fn(cors::preflight_errors_as_json))
         .wrap(from_fn(move |request, next| {
-            let trusted_proxies = trusted_proxies.clone();
-            async move { request_log::log_request(&trusted_proxies, request, next).await }
+            front::front(front_config.clone(), request, next)
         }));
     cfg.service(scope);
 }

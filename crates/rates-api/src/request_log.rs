@@ -5,16 +5,12 @@
 //! the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Anyone else's
 //! `X-Forwarded-For` is ignored, so a client cannot put a made-up address in the log.
 
+use std::fmt;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderMap;
-use actix_web::middleware::Next;
-use actix_web::Error;
-
-use crate::error::shorten;
+use actix_web::http::{Method, StatusCode};
 
 /// The `log` target of request lines, for filtering (`RUST_LOG=rates_api::access=off`).
 pub const ACCESS_LOG_TARGET: &str = "rates_api::access";
@@ -51,39 +47,44 @@ pub fn client_address(
     )
 }
 
-/// Middleware writing the request line after the response is ready.
-pub(crate) async fn log_request(
-    trusted_proxies: &[IpAddr],
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if !log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info) {
-        return next.call(request).await;
+/// Writes the request line (the caller checked the target is enabled).
+pub(crate) fn write_line(
+    client: Option<IpAddr>,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    elapsed: Duration,
+) {
+    struct Client(Option<IpAddr>);
+    impl fmt::Display for Client {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(address) => write!(f, "{address}"),
+                None => f.write_str("-"),
+            }
+        }
     }
-    let started = Instant::now();
-    let client = client_address(
-        request.peer_addr().map(|address| address.ip()),
-        request.headers(),
-        trusted_proxies,
-    );
-    let method = request.method().clone();
-    let path = shorten(request.path(), MAX_LOGGED_PATH);
-    let result = next.call(request).await;
-    let status = match &result {
-        Ok(response) => response.status(),
-        Err(error) => error.as_response_error().status_code(),
-    };
-    let elapsed = started.elapsed();
     log::info!(
         target: ACCESS_LOG_TARGET,
         "{} \"{} {}\" {} {:.3}ms",
-        client.map_or_else(|| "-".to_owned(), |address| address.to_string()),
+        Client(client),
         method,
-        path,
+        Shortened(path),
         status.as_u16(),
         elapsed.as_secs_f64() * 1000.0
     );
-    result
+}
+
+/// The path, cut after [`MAX_LOGGED_PATH`] characters.
+struct Shortened<'a>(&'a str);
+
+impl fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(MAX_LOGGED_PATH) {
+            Some((cut, _)) => write!(f, "{}…", self.0.get(..cut).unwrap_or_default()),
+            None => f.write_str(self.0),
+        }
+    }
 }
 
 #[cfg(test)]

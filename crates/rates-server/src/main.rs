@@ -6,6 +6,7 @@
 //! ingest when `ingest.schedule` asks for one, and stops gracefully on SIGTERM or SIGINT. Every start-up failure is one line on stderr and exit status 1.
 
 mod cli;
+mod logging;
 mod scheduler;
 mod shutdown;
 mod startup;
@@ -16,8 +17,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    startup::init_logging();
-    match startup::run(&args) {
+    let log = logging::init();
+    let result = startup::run(&args);
+    log.flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("rates-server: {}", one_line(&error));

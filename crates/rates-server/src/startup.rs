@@ -16,16 +16,6 @@ use crate::shutdown;
 /// Seconds requests in flight get to finish after a stop signal.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
-/// Logs go to stderr through env_logger; `RUST_LOG` filters them (default `info`, which includes
-/// one line per request under the `rates_api::access` target).
-pub fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        // The HTTP library under the scheduled ingest logs request lines, Fixer key included, at
-        // debug: cap it whatever RUST_LOG says (this directive replaces the environment's).
-        .filter_module(rates_ingest::HTTP_LOG_TARGET, log::LevelFilter::Info)
-        .init();
-}
-
 /// Loads the settings, opens the store, binds and serves until a stop signal.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let sources = args.apply(Sources::from_process()?);

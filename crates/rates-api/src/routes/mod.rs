@@ -20,21 +20,28 @@ use crate::state::ApiState;
 pub(crate) use fallback::route_not_found;
 
 /// Registers every route on `scope`.
+///
+/// Each path is its own static resource (`/health` and `/health/`), and `/rates/...` is a prefix
+/// scope whose handler reads its one segment itself: actix matches static paths and prefixes by
+/// comparing strings, while `{param}` patterns and multi-path resources go through a regex
+/// engine that cost a tenth of the server's time under load.
 pub(crate) fn register(scope: actix_web::Scope) -> actix_web::Scope {
     scope
-        .service(get_resource(&["/rates/{when}", "/rates/{when}/"]).answered_by(rates::rates))
-        .service(get_resource(&["/currencies", "/currencies/"]).answered_by(currencies::currencies))
-        .service(get_resource(&["/convert", "/convert/"]).answered_by(convert::convert))
-        .service(get_resource(&["/health", "/health/"]).answered_by(health::health))
+        .service(web::scope("/rates").default_service(web::to(rates::rates)))
+        .service(get_resource("/currencies").answered_by(currencies::currencies))
+        .service(get_resource("/currencies/").answered_by(currencies::currencies))
+        .service(get_resource("/convert").answered_by(convert::convert))
+        .service(get_resource("/convert/").answered_by(convert::convert))
+        .service(get_resource("/health").answered_by(health::health))
+        .service(get_resource("/health/").answered_by(health::health))
 }
 
 /// A resource answering GET (and HEAD, which actix answers without the body); any other method
 /// is a 405 through [`ApiError`].
 struct GetResource(Resource);
 
-fn get_resource(paths: &[&str]) -> GetResource {
-    let paths: Vec<String> = paths.iter().map(|path| (*path).to_owned()).collect();
-    GetResource(web::resource(paths).default_service(web::to(fallback::method_not_allowed)))
+fn get_resource(path: &str) -> GetResource {
+    GetResource(web::resource(path).default_service(web::to(fallback::method_not_allowed)))
 }
 
 impl GetResource {

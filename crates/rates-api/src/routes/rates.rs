@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rates_domain::{format_date, today_utc, Currency, DateRange, Rate, RateTable};
 use rates_store::{Store, StoredRateTable};
@@ -12,7 +13,7 @@ use time::Date;
 use super::loading::load_day;
 use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
-use crate::error::ApiError;
+use crate::error::{shorten, ApiError};
 use crate::numbers;
 use crate::request::{RatesParams, RatesPath, RatesQuery};
 use crate::state::ApiState;
@@ -39,12 +40,20 @@ struct RangeBody {
     rates: BTreeMap<String, BTreeMap<Currency, Rate>>,
 }
 
+/// Every request under `/rates`: the method, the one path segment and the query are checked
+/// here (see [`super::register`] for why this is not an actix path pattern).
 pub(super) async fn rates(
     state: web::Data<ApiState>,
     request: HttpRequest,
-    when: web::Path<String>,
-    query: web::Query<RatesQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return Err(ApiError::MethodNotAllowed {
+            method: request.method().clone(),
+        });
+    }
+    let when = rates_segment(&request)?;
+    let query = web::Query::<RatesQuery>::from_query(request.query_string())
+        .map_err(|error| ApiError::InvalidQuery(shorten(&error.to_string(), 200)))?;
     let config = state.config();
     let path = RatesPath::parse(&when, config.max_range_days)?;
     let params = query.parse()?;
@@ -54,6 +63,48 @@ pub(super) async fn rates(
         render(store, stored_base, path, &params, today_utc())
     })
     .await
+}
+
+/// The `{date}` of `/rates/{date}` or `/rates/{date}/`, percent-decoded; any other shape under
+/// `/rates` is an unknown route.
+fn rates_segment(request: &HttpRequest) -> Result<String, ApiError> {
+    let tail = request.match_info().unprocessed();
+    let segment = tail
+        .strip_prefix('/')
+        .map(|rest| rest.strip_suffix('/').unwrap_or(rest))
+        .filter(|segment| !segment.is_empty() && !segment.contains('/'));
+    let Some(segment) = segment else {
+        return Err(ApiError::RouteNotFound {
+            path: shorten(request.path(), 80),
+        });
+    };
+    percent_decode(segment)
+}
+
+/// Decodes `%XX` escapes; a malformed escape or bytes that are not UTF-8 are a bad path.
+fn percent_decode(segment: &str) -> Result<String, ApiError> {
+    if !segment.contains('%') {
+        return Ok(segment.to_owned());
+    }
+    let invalid =
+        |reason: &str| ApiError::InvalidPath(format!("{:?}: {reason}", shorten(segment, 40)));
+    let mut bytes = Vec::with_capacity(segment.len());
+    let mut rest = segment.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = tail
+                .get(..2)
+                .and_then(|digits| std::str::from_utf8(digits).ok())
+                .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+                .ok_or_else(|| invalid("a % must be followed by two hexadecimal digits"))?;
+            bytes.push(hex);
+            rest = tail.get(2..).unwrap_or_default();
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("the decoded bytes are not UTF-8"))
 }
 
 fn cache_key(path: RatesPath, params: &RatesParams) -> String {
@@ -178,4 +229,24 @@ pub(super) fn to_json(body: &impl Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(body).map_err(|error| {
         ApiError::UnrepresentableValue(format!("cannot encode the answer: {error}"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_is_strict() {
+        assert_eq!(percent_decode("2024-01-02").unwrap(), "2024-01-02");
+        assert_eq!(percent_decode("%32024-01-02").unwrap(), "2024-01-02");
+        assert_eq!(percent_decode("%00").unwrap(), "\0");
+        assert_eq!(percent_decode("%C3%9C").unwrap(), "Ü");
+        for bad in ["%", "%2", "%zz", "%FF%FE", "%C3"] {
+            assert_eq!(
+                percent_decode(bad).unwrap_err().code(),
+                "invalid_path",
+                "{bad}"
+            );
+        }
+    }
 }

@@ -1,0 +1,100 @@
+//! The one middleware in front of everything: refuses over-long request targets, turns a CORS
+//! preflight refused by actix-cors (plain text) into the JSON error shape, and writes the
+//! request log line. One middleware rather than three, because each layer costs an allocation
+//! and a boxed future on every request.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::{self, BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, ResponseError};
+
+use crate::error::{shorten, ApiError};
+use crate::request_log::{self, ACCESS_LOG_TARGET};
+
+/// Longest piece of actix-cors' refusal quoted in the JSON error.
+const MAX_QUOTED_REFUSAL: usize = 200;
+
+/// What the front middleware needs from the configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct FrontConfig {
+    pub max_uri_bytes: usize,
+    pub trusted_proxies: Arc<[IpAddr]>,
+}
+
+pub(crate) async fn front(
+    config: FrontConfig,
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    let started = Instant::now();
+    let logged = log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info).then(|| {
+        (
+            request_log::client_address(
+                request.peer_addr().map(|address| address.ip()),
+                request.headers(),
+                &config.trusted_proxies,
+            ),
+            request.method().clone(),
+            request.path().to_owned(),
+        )
+    });
+
+    let length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    let result = if length > config.max_uri_bytes {
+        let refusal = ApiError::UriTooLong {
+            length,
+            max: config.max_uri_bytes,
+        };
+        Ok(request
+            .into_response(refusal.error_response())
+            .map_into_right_body())
+    } else {
+        let is_options = request.method() == Method::OPTIONS;
+        match next.call(request).await {
+            Ok(response) if is_options && is_plain_refusal(&response) => {
+                Ok(refused_preflight_as_json(response).await)
+            }
+            Ok(response) => Ok(response.map_into_left_body()),
+            Err(error) => Err(error),
+        }
+    };
+
+    if let Some((client, method, path)) = logged {
+        let status = match &result {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        request_log::write_line(client, &method, &path, status, started.elapsed());
+    }
+    result
+}
+
+/// A client error that is not already in the JSON shape (actix-cors answers in plain text).
+fn is_plain_refusal<B>(response: &ServiceResponse<B>) -> bool {
+    response.status().is_client_error()
+        && !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/json"))
+}
+
+async fn refused_preflight_as_json<B: MessageBody>(
+    response: ServiceResponse<B>,
+) -> ServiceResponse<EitherBody<B, BoxBody>> {
+    let (request, response) = response.into_parts();
+    let text = body::to_bytes(response.into_body())
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let error = ApiError::CorsRejected(shorten(&text, MAX_QUOTED_REFUSAL));
+    debug_assert_eq!(error.status_code(), StatusCode::BAD_REQUEST);
+    ServiceResponse::new(request, error.error_response()).map_into_right_body()
+}
