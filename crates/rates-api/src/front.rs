@@ -1,4 +1,5 @@
-//! The one middleware in front of everything: refuses over-long request targets, turns a CORS
+//! The one middleware in front of everything: refuses over-long request targets, checks API
+//! keys when they are required ([`crate::auth`]), turns a CORS
 //! preflight refused by actix-cors (plain text) into the JSON error shape, and writes the
 //! request log line. One middleware rather than three, because each layer costs an allocation
 //! and a boxed future on every request.
@@ -13,8 +14,10 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 
+use crate::auth;
 use crate::error::{shorten, ApiError};
 use crate::request_log::{self, ACCESS_LOG_TARGET};
+use crate::state::ApiState;
 
 /// Longest piece of actix-cors' refusal quoted in the JSON error.
 const MAX_QUOTED_REFUSAL: usize = 200;
@@ -24,6 +27,8 @@ const MAX_QUOTED_REFUSAL: usize = 200;
 pub(crate) struct FrontConfig {
     pub max_uri_bytes: usize,
     pub trusted_proxies: Arc<[IpAddr]>,
+    /// Set when requests need an API key.
+    pub auth: Option<ApiState>,
 }
 
 pub(crate) async fn front(
@@ -48,11 +53,26 @@ pub(crate) async fn front(
         .uri()
         .path_and_query()
         .map_or(0, |target| target.as_str().len());
-    let result = if length > config.max_uri_bytes {
-        let refusal = ApiError::UriTooLong {
+    let refusal = if length > config.max_uri_bytes {
+        Some(ApiError::UriTooLong {
             length,
             max: config.max_uri_bytes,
-        };
+        })
+    } else {
+        match &config.auth {
+            Some(state)
+                if request.method() != Method::OPTIONS && !auth::is_open(request.path()) =>
+            {
+                state
+                    .keys()
+                    .check(state.store(), request.headers())
+                    .await
+                    .err()
+            }
+            _ => None,
+        }
+    };
+    let result = if let Some(refusal) = refusal {
         Ok(request
             .into_response(refusal.error_response())
             .map_into_right_body())

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod auth;
 mod conditional;
 mod cors;
 mod error;
@@ -15,6 +16,7 @@ mod state;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
+pub use auth::{AuthConfig, MAX_REMEMBERED_KEYS};
 pub use conditional::{content_etag, Freshness, RenderedAnswer};
 pub use error::{ApiError, RETRY_AFTER_SECS};
 pub use request::{ConvertParams, ConvertQuery, NoQuery, RatesParams, RatesPath, RatesQuery};
@@ -41,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
     let front_config = front::FrontConfig {
         max_uri_bytes: config.max_uri_bytes,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        auth: (config.auth == AuthMode::ApiKey).then(|| state.clone()),
     };
     let scope = web::scope("")
         .app_data(web::Data::new(state))

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use rates_domain::Currency;
 use rates_store::Store;
 
+use crate::auth::{AuthConfig, KeyChecker};
+use crate::error::ApiError;
 use crate::response_cache::{CacheConfig, ResponseCache};
 
 /// Longest range `/rates/{start}..{end}/` serves: a leap year, so any calendar year fits.
@@ -52,6 +54,8 @@ pub struct ApiConfig {
     pub cache: CacheConfig,
     /// Whether an API key is needed.
     pub auth: AuthMode,
+    /// How long key lookups are trusted and how often key use is written.
+    pub key_checks: AuthConfig,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +68,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             cache: CacheConfig::default(),
             auth: AuthMode::Off,
+            key_checks: AuthConfig::default(),
         }
     }
 }
@@ -77,16 +82,19 @@ pub struct ApiState {
     store: Store,
     config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
+    keys: Arc<KeyChecker>,
 }
 
 impl ApiState {
     /// State over `store`, configured by `config`.
     pub fn new(store: Store, config: ApiConfig) -> ApiState {
         let cache = Arc::new(ResponseCache::new(config.cache));
+        let keys = Arc::new(KeyChecker::new(config.key_checks));
         ApiState {
             store,
             config: Arc::new(config),
             cache,
+            keys,
         }
     }
 
@@ -98,6 +106,16 @@ impl ApiState {
     /// The configuration.
     pub fn config(&self) -> &ApiConfig {
         &self.config
+    }
+
+    pub(crate) fn keys(&self) -> &Arc<KeyChecker> {
+        &self.keys
+    }
+
+    /// Writes the API key uses counted in memory to the store now (blocking; the server calls
+    /// it once it has stopped, so no count is lost).
+    pub fn flush_key_usage(&self) -> Result<(), ApiError> {
+        self.keys.flush_now(&self.store)
     }
 
     /// The answer cache (exposed for tests and metrics).

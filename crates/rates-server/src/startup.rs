@@ -71,6 +71,7 @@ pub async fn serve(
     workers: usize,
 ) -> anyhow::Result<()> {
     let state = ApiState::new(store, config);
+    let stopped_state = state.clone();
     let stop = shutdown::on_terminate().context("cannot install the signal handlers")?;
     HttpServer::new(move || {
         let state = state.clone();
@@ -84,6 +85,12 @@ pub async fn serve(
     .run()
     .await
     .context("the HTTP server failed")?;
+    // API key uses are counted in memory; write the last ones.
+    match actix_web::rt::task::spawn_blocking(move || stopped_state.flush_key_usage()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => log::warn!("cannot record the last API key uses: {error}"),
+        Err(error) => log::warn!("cannot record the last API key uses: {error}"),
+    }
     log::info!("stopped");
     Ok(())
 }

@@ -55,9 +55,14 @@ pub fn spawn_app() -> TestResult<TestApp> {
 
 /// An app over `database` with `config`, on its own port and actix system.
 pub fn spawn_app_on(database: TestDatabase, config: ApiConfig) -> TestResult<TestApp> {
+    let state = ApiState::new(database.store().clone(), config);
+    spawn_app_with_state(database, state)
+}
+
+/// An app serving `state` (built over `database`), for tests that keep a handle on the state.
+pub fn spawn_app_with_state(database: TestDatabase, state: ApiState) -> TestResult<TestApp> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
-    let state = ApiState::new(database.store().clone(), config);
     let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

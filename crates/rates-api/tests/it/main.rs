@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod auth;
 mod caching;
 mod concurrency;
 mod errors;

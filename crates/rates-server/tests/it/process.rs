@@ -384,3 +384,43 @@ fn bad_flags_exit_2_like_every_clap_program() -> TestResult {
     assert_eq!(output.status.code(), Some(2));
     Ok(())
 }
+
+#[test]
+fn with_api_keys_the_key_is_checked_never_logged_and_its_uses_kept_at_exit() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    filled(&database)?;
+    let key = rates_domain::ApiKey::from_random_bytes([5; rates_domain::API_KEY_BYTES]);
+    database
+        .store()
+        .insert_api_key("ops", key.hash().as_str())?;
+    let mut server = Server::start(database.url(), &[("RATES__SERVER__AUTH", "api-key")])?;
+    let without =
+        server.raw(b"GET /rates/latest/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    assert!(without.starts_with("HTTP/1.1 401"), "{without}");
+    assert!(body_of(&without).contains(r#""code":"unauthorized""#));
+    for _ in 0..2 {
+        let with = server.raw(
+            format!(
+                "GET /rates/latest/ HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                key.expose_secret()
+            )
+            .as_bytes(),
+        )?;
+        assert!(with.starts_with("HTTP/1.1 200"), "{with}");
+    }
+    server.signal("TERM")?;
+    assert_eq!(server.wait_for_exit()?.code(), Some(0));
+    let log = server.log_text();
+    assert!(log.contains("\"GET /rates/latest/\" 401"), "{log}");
+    assert!(
+        !log.contains(key.expose_secret()),
+        "the key reached the log"
+    );
+    let record = database.store().list_api_keys()?;
+    assert_eq!(
+        record.first().map(|key| key.use_count),
+        Some(2),
+        "uses written at exit"
+    );
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! API keys (`server.auth = "api-key"`): every route but `/health` needs
+//! `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+//!
+//! - A presented key is hashed (`rates_domain::hash_api_key`, SHA-256) and looked up by that hash
+//!   in the store: no stored secret is ever compared with the presented one, so nothing leaks
+//!   through comparison timing.
+//! - Lookups are remembered for [`AuthConfig::lookup_ttl`] (5 s by default), hits and misses
+//!   alike, so a flood of requests costs one query per key per interval; a revoked key therefore
+//!   stops working at most that long after `rates-cli keys revoke`, without a restart. At most
+//!   [`MAX_REMEMBERED_KEYS`] lookups are remembered.
+//! - Uses are counted in memory and written with one `record_api_key_use` call at most once per
+//!   [`AuthConfig::usage_flush_interval`] (10 s), and when the server stops: never a database
+//!   write per request.
+//! - Keys are never logged: the access log has the path only, and no error quotes a key.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use rates_domain::{hash_api_key, ApiKeyHash};
+use rates_store::Store;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::routes::blocking;
+
+/// Most key lookups remembered at once; beyond that the memory is cleared.
+pub const MAX_REMEMBERED_KEYS: usize = 10_000;
+
+/// Timings of key checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// How long a lookup (found, not found) is trusted: the revocation delay.
+    pub lookup_ttl: Duration,
+    /// How often counted uses are written to the store.
+    pub usage_flush_interval: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            lookup_ttl: Duration::from_secs(5),
+            usage_flush_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Remembered lookups and counted uses, shared by every worker.
+#[derive(Debug)]
+pub(crate) struct KeyChecker {
+    config: AuthConfig,
+    /// Hash → (key id if active, when looked up).
+    lookups: Mutex<HashMap<ApiKeyHash, (Option<i64>, Instant)>>,
+    /// Key id → (last use, uses) since the last flush.
+    uses: Mutex<HashMap<i64, (OffsetDateTime, u64)>>,
+    last_flush: Mutex<Instant>,
+    flushing: AtomicBool,
+}
+
+const MISSING: &str =
+    "an API key is required: send it as `Authorization: Bearer KEY` or `X-API-Key: KEY`";
+const INVALID: &str = "the API key is not valid: it is unknown or has been revoked";
+
+impl KeyChecker {
+    pub(crate) fn new(config: AuthConfig) -> KeyChecker {
+        KeyChecker {
+            config,
+            lookups: Mutex::new(HashMap::new()),
+            uses: Mutex::new(HashMap::new()),
+            last_flush: Mutex::new(Instant::now()),
+            flushing: AtomicBool::new(false),
+        }
+    }
+
+    /// Checks the key in `headers`; on success the use is counted.
+    pub(crate) async fn check(
+        self: &Arc<Self>,
+        store: &Store,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
+        let presented = presented_key(headers).ok_or(ApiError::Unauthorized(MISSING))?;
+        let hash = hash_api_key(presented);
+        let remembered = {
+            let lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+            lookups
+                .get(&hash)
+                .filter(|(_, at)| at.elapsed() < self.config.lookup_ttl)
+                .map(|(id, _)| *id)
+        };
+        let id = match remembered {
+            Some(id) => id,
+            None => {
+                let lookup_store = store.clone();
+                let lookup_hash = hash.clone();
+                let found = blocking(move || {
+                    lookup_store
+                        .find_active_api_key(lookup_hash.as_str())
+                        .map_err(ApiError::database)
+                })
+                .await?;
+                let id = found.map(|record| record.id);
+                let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+                if lookups.len() >= MAX_REMEMBERED_KEYS {
+                    lookups.clear();
+                }
+                lookups.insert(hash, (id, Instant::now()));
+                id
+            }
+        };
+        let id = id.ok_or(ApiError::Unauthorized(INVALID))?;
+        self.count_use(id);
+        self.flush_if_due(store);
+        Ok(())
+    }
+
+    fn count_use(&self, id: i64) {
+        let mut uses = self.uses.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = uses.entry(id).or_insert((OffsetDateTime::now_utc(), 0));
+        entry.0 = OffsetDateTime::now_utc();
+        entry.1 += 1;
+    }
+
+    /// Starts a background write of the counted uses when one is due (never waited for).
+    fn flush_if_due(self: &Arc<Self>, store: &Store) {
+        let due = {
+            let mut last = self
+                .last_flush
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.elapsed() < self.config.usage_flush_interval {
+                false
+            } else {
+                *last = Instant::now();
+                true
+            }
+        };
+        if !due || self.flushing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let batch = self.take_uses();
+        if batch.is_empty() {
+            self.flushing.store(false, Ordering::Release);
+            return;
+        }
+        let store = store.clone();
+        let checker = Arc::clone(self);
+        actix_web::rt::spawn(async move {
+            match actix_web::rt::task::spawn_blocking(move || store.record_api_key_use(&batch))
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => log::warn!("cannot record API key use: {error}"),
+                Err(error) => log::warn!("cannot record API key use: {error}"),
+            }
+            checker.flushing.store(false, Ordering::Release);
+        });
+    }
+
+    fn take_uses(&self) -> Vec<(i64, OffsetDateTime, u64)> {
+        let mut uses = self.uses.lock().unwrap_or_else(PoisonError::into_inner);
+        uses.drain()
+            .map(|(id, (last_used, count))| (id, last_used, count))
+            .collect()
+    }
+
+    /// Writes every counted use now (blocking): for shutdown and tests.
+    pub(crate) fn flush_now(&self, store: &Store) -> Result<(), ApiError> {
+        let batch = self.take_uses();
+        store.record_api_key_use(&batch).map_err(ApiError::database)
+    }
+}
+
+/// The key in `Authorization: Bearer KEY` (scheme case-insensitive) or `X-API-Key: KEY`.
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+    {
+        let (scheme, key) = value.trim().split_once(' ')?;
+        return (scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty())
+            .then(|| key.trim());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+}
+
+/// Whether `path` is open without a key.
+pub(crate) fn is_open(path: &str) -> bool {
+    matches!(path, "/health" | "/health/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn keys_are_read_from_bearer_or_x_api_key() {
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "Bearer rk_abc")])),
+            Some("rk_abc")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "bearer  rk_abc ")])),
+            Some("rk_abc")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("x-api-key", "rk_abc")])),
+            Some("rk_abc")
+        );
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "Basic dXNlcg==")])),
+            None
+        );
+        assert_eq!(
+            presented_key(&headers(&[("authorization", "Bearer ")])),
+            None
+        );
+        assert_eq!(presented_key(&headers(&[])), None);
+    }
+}
