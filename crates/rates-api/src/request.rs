@@ -1,7 +1,7 @@
 //! Reading what a client asked for: the `{date}` path segment, currencies and query parameters.
 //!
 //! Query strings are first deserialised into structs of optional strings (unknown or repeated
-//! parameters are rejected there, through [`crate::error_handlers`]); each value is then parsed
+//! parameters are rejected there, through the extractor error handlers of [`crate::configure`]); each value is then parsed
 //! here so the error names the parameter and says what a valid value looks like.
 
 use rates_domain::{parse_date, Currency, DateError, DateRange};

@@ -53,6 +53,9 @@ pub fn init() -> LogFlusher {
         io::stderr(),
     ))));
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        // ureq logs each request's full URL at debug level, and the classic Fixer host takes
+        // the access key in the query string: never below info, whatever RUST_LOG says.
+        .filter_module("ureq", log::LevelFilter::Info)
         .target(env_logger::Target::Pipe(Box::new(stderr.clone())))
         .write_style(env_logger::WriteStyle::Never)
         .init();
