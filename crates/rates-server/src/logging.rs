@@ -58,6 +58,18 @@ pub fn init() -> LogFlusher {
         .filter_module("ureq", log::LevelFilter::Info)
         .target(env_logger::Target::Pipe(Box::new(stderr.clone())))
         .write_style(env_logger::WriteStyle::Never)
+        // The default layout, written directly: env_logger's own formatter runs every line
+        // through its styling and indentation adapters, which showed in profiles.
+        .format(|buf, record| {
+            writeln!(
+                buf,
+                "[{} {:<5} {}] {}",
+                buf.timestamp_seconds(),
+                record.level(),
+                record.target(),
+                record.args()
+            )
+        })
         .init();
     let mut flusher = stderr.clone();
     let spawned = std::thread::Builder::new()
