@@ -6,5 +6,6 @@ mod helpers;
 mod auth;
 mod caching;
 mod concurrency;
+mod cors;
 mod errors;
 mod routes;
