@@ -194,7 +194,7 @@ impl ApiError {
         }
     }
 
-    /// Maps a domain failure on a table dated `date` to the client's view of it.
+    /// Maps a domain failure (rebasing, filtering, converting) to the client's view of it.
     pub(crate) fn from_domain(error: DomainError) -> ApiError {
         match error {
             DomainError::CurrencyNotHeld { currency, date, .. } => {
@@ -309,17 +309,16 @@ mod tests {
     use actix_web::body::to_bytes;
     use time::macros::date;
 
-    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value, HttpResponse) {
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
         let response = error.error_response();
         let status = response.status();
-        let head = HttpResponse::build(status).finish();
         let bytes = to_bytes(response.into_body()).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap(), head)
+        (status, serde_json::from_slice(&bytes).unwrap())
     }
 
     #[actix_web::test]
     async fn body_has_code_and_message_and_nearest_date() {
-        let (status, body, _) = body_of(ApiError::DateNotFound {
+        let (status, body) = body_of(ApiError::DateNotFound {
             date: date!(2024 - 01 - 06),
             nearest: Some(date!(2024 - 01 - 05)),
         })
