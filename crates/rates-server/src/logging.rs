@@ -1,15 +1,26 @@
-//! Logging: env_logger (filtered by `RUST_LOG`, default `info`) writing to stderr through a
-//! buffer flushed every [`FLUSH_INTERVAL`].
+//! Logging: `log` records, filtered by env_logger's `RUST_LOG` rules (default `info`), written
+//! to stderr in env_logger's default layout through a buffer flushed every [`FLUSH_INTERVAL`].
 //!
-//! Why a buffer: at the default level every request writes an access line, and one `write`
-//! system call per line — or a worker waiting while another one writes — costs a busy server a
-//! large share of its throughput. A line reaches stderr at most [`FLUSH_INTERVAL`] after it was
-//! logged (written by a thread of its own), at once when a megabyte is pending, and when the
-//! process ends through [`LogFlusher::flush`].
+//! Why not env_logger's own output: at the default level every request writes an access line,
+//! and env_logger's writer costs each line an allocation, a pass through its colour-stripping
+//! adapter and a lock of its own, which together were most of the cost of logging in profiles.
+//! So env_logger only decides which records pass (every `RUST_LOG` rule works as documented
+//! there), and this module formats the line into a buffer kept per thread — the time stamp
+//! formatted once a second — and appends it to the pending lines.
+//!
+//! Why a buffer: one `write` system call per line — or a worker waiting while another one
+//! writes — costs a busy server a large share of its throughput. A line reaches stderr at most
+//! [`FLUSH_INTERVAL`] after it was logged (written by a thread of its own), at once when a
+//! megabyte is pending, and when the process ends through [`LogFlusher::flush`].
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// Longest time a log line waits in the buffer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
@@ -17,44 +28,143 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Bytes buffered at most; past that the logging thread writes them itself.
 const MAX_PENDING_BYTES: usize = 1024 * 1024;
 
-/// Lines waiting to be written. Threads that log only append under the lock; the flushing
-/// thread takes the whole buffer and writes it outside the lock, so a worker never waits for
-/// another one's system call.
+/// Lines waiting to be written. Threads that log only append under the lock; a flush swaps
+/// the buffer for the one written last time (emptied, its memory kept, so that appending does
+/// not grow a fresh buffer every time) and writes it outside that lock, so a worker never waits
+/// for another one's system call.
 #[derive(Clone, Default)]
-struct PendingLines(Arc<Mutex<Vec<u8>>>);
+struct PendingLines(Arc<Buffers>);
+
+#[derive(Default)]
+struct Buffers {
+    pending: Mutex<Vec<u8>>,
+    /// The lines being written, then the emptied buffer kept for the next swap; its lock
+    /// makes flushes go out one at a time, in order.
+    writing: Mutex<Vec<u8>>,
+}
 
 impl PendingLines {
+    #[cfg(test)]
     fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut *lock(&self.0.pending))
     }
 
     fn write_out(&self) -> io::Result<()> {
-        let lines = self.take();
+        let mut lines = lock(&self.0.writing);
+        std::mem::swap(&mut *lines, &mut *lock(&self.0.pending));
         if lines.is_empty() {
             return Ok(());
         }
-        let mut stderr = io::stderr().lock();
-        stderr.write_all(&lines)?;
-        stderr.flush()
+        let written = {
+            let mut stderr = io::stderr().lock();
+            stderr.write_all(&lines).and_then(|()| stderr.flush())
+        };
+        lines.clear();
+        written
+    }
+
+    fn append(&self, line: &[u8]) -> io::Result<()> {
+        let full = {
+            let mut pending = lock(&self.0.pending);
+            pending.extend_from_slice(line);
+            pending.len() > MAX_PENDING_BYTES
+        };
+        if full {
+            self.write_out()?;
+        }
+        Ok(())
     }
 }
 
-impl Write for PendingLines {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let overflow = {
-            let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            pending.extend_from_slice(bytes);
-            (pending.len() > MAX_PENDING_BYTES).then(|| std::mem::take(&mut *pending))
-        };
-        if let Some(lines) = overflow {
-            io::stderr().lock().write_all(&lines)?;
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One thread's line being formatted, kept between lines so that formatting allocates nothing
+/// and the time stamp is formatted once a second.
+#[derive(Default)]
+struct LineFormatter {
+    text: String,
+    /// The second `stamp` shows, as a Unix time.
+    second: Option<i64>,
+    stamp: String,
+}
+
+impl LineFormatter {
+    /// The record as env_logger's default layout without colours:
+    /// `[2024-01-02T03:04:05Z INFO  target] message`.
+    fn format(&mut self, record: &log::Record<'_>, now: OffsetDateTime) -> &str {
+        let second = now.unix_timestamp();
+        if self.second != Some(second) {
+            self.stamp = now
+                .replace_nanosecond(0)
+                .ok()
+                .and_then(|whole| whole.format(&Rfc3339).ok())
+                .unwrap_or_else(|| second.to_string());
+            self.second = Some(second);
         }
-        Ok(bytes.len())
+        let text = &mut self.text;
+        text.clear();
+        text.push('[');
+        text.push_str(&self.stamp);
+        text.push(' ');
+        let level = record.level().as_str();
+        text.push_str(level);
+        text.extend(std::iter::repeat_n(
+            ' ',
+            5_usize.saturating_sub(level.len()),
+        ));
+        text.push(' ');
+        text.push_str(record.target());
+        text.push_str("] ");
+        match record.args().as_str() {
+            Some(message) => text.push_str(message),
+            // Writing to a String fails only if a Display impl does; keep what was written.
+            None => drop(write!(text, "{}", record.args())),
+        }
+        text.push('\n');
+        text
+    }
+}
+
+thread_local! {
+    static LINE: RefCell<LineFormatter> = RefCell::default();
+}
+
+/// The installed logger: env_logger's filter, this module's output.
+struct BufferedLogger {
+    filter: env_logger::Logger,
+    pending: PendingLines,
+}
+
+impl log::Log for BufferedLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.filter.enabled(metadata)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        // Lines go out on the flushing thread's schedule; see `LogFlusher::flush` for exit.
-        Ok(())
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.filter.matches(record) {
+            return;
+        }
+        let now = OffsetDateTime::now_utc();
+        let append = |line: &mut LineFormatter| {
+            let _ = self.pending.append(line.format(record, now).as_bytes());
+        };
+        let reused = LINE.try_with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => {
+                append(&mut line);
+                true
+            }
+            // A record logged while another one is being formatted on this thread.
+            Err(_) => false,
+        });
+        if reused != Ok(true) {
+            append(&mut LineFormatter::default());
+        }
+    }
+
+    fn flush(&self) {
+        let _ = self.pending.write_out();
     }
 }
 
@@ -68,29 +178,30 @@ impl LogFlusher {
     }
 }
 
-/// Installs the logger and starts the thread that flushes it.
-pub fn init() -> LogFlusher {
-    let stderr = PendingLines::default();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+/// The filter: `rules` (`RUST_LOG`), with ureq held at `info`.
+fn filter(rules: &mut env_logger::Builder) -> env_logger::Logger {
+    rules
         // ureq logs each request's full URL at debug level, and the classic Fixer host takes
         // the access key in the query string: never below info, whatever RUST_LOG says.
         .filter_module("ureq", log::LevelFilter::Info)
-        .target(env_logger::Target::Pipe(Box::new(stderr.clone())))
-        .write_style(env_logger::WriteStyle::Never)
-        // The default layout, written directly: env_logger's own formatter runs every line
-        // through its styling and indentation adapters, which showed in profiles.
-        .format(|buf, record| {
-            writeln!(
-                buf,
-                "[{} {:<5} {}] {}",
-                buf.timestamp_seconds(),
-                record.level(),
-                record.target(),
-                record.args()
-            )
-        })
-        .init();
-    let flusher = stderr.clone();
+        .build()
+}
+
+/// Installs the logger and starts the thread that flushes it.
+pub fn init() -> LogFlusher {
+    let pending = PendingLines::default();
+    let filter = filter(&mut env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info"),
+    ));
+    let max_level = filter.filter();
+    match log::set_boxed_logger(Box::new(BufferedLogger {
+        filter,
+        pending: pending.clone(),
+    })) {
+        Ok(()) => log::set_max_level(max_level),
+        Err(error) => eprintln!("rates-server: warning: cannot install the logger: {error}"),
+    }
+    let flusher = pending.clone();
     let spawned = std::thread::Builder::new()
         .name("log-flush".to_owned())
         .spawn(move || loop {
@@ -101,5 +212,113 @@ pub fn init() -> LogFlusher {
         // Without the thread, lines still go out when the buffer fills and at exit.
         eprintln!("rates-server: warning: cannot start the log flusher: {error}");
     }
-    LogFlusher(stderr)
+    LogFlusher(pending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use log::Log as _;
+    use std::fmt;
+    use time::macros::datetime;
+
+    fn logged(logger: &BufferedLogger, level: log::Level, target: &str, message: &str) {
+        logger.log(
+            &log::Record::builder()
+                .level(level)
+                .target(target)
+                .args(format_args!("{message}"))
+                .build(),
+        );
+    }
+
+    fn pending_text(logger: &BufferedLogger) -> String {
+        String::from_utf8(logger.pending.take()).unwrap()
+    }
+
+    fn formatted(
+        line: &mut LineFormatter,
+        level: log::Level,
+        target: &str,
+        message: fmt::Arguments<'_>,
+        at: OffsetDateTime,
+    ) -> String {
+        let record = log::Record::builder()
+            .level(level)
+            .target(target)
+            .args(message)
+            .build();
+        line.format(&record, at).to_owned()
+    }
+
+    #[test]
+    fn lines_have_env_loggers_default_layout() {
+        let mut line = LineFormatter::default();
+        assert_eq!(
+            formatted(
+                &mut line,
+                log::Level::Info,
+                "rates_api::access",
+                format_args!("{} \"GET /\" {}", "127.0.0.1", 200),
+                datetime!(2024-01-02 03:04:05.678 UTC)
+            ),
+            "[2024-01-02T03:04:05Z INFO  rates_api::access] 127.0.0.1 \"GET /\" 200\n"
+        );
+        assert_eq!(
+            formatted(
+                &mut line,
+                log::Level::Warn,
+                "rates_server",
+                format_args!("stopped"),
+                datetime!(2024-01-02 03:04:06 UTC)
+            ),
+            "[2024-01-02T03:04:06Z WARN  rates_server] stopped\n",
+            "a new second gets a new time stamp"
+        );
+    }
+
+    #[test]
+    fn only_records_the_filter_lets_through_are_buffered() {
+        let logger = BufferedLogger {
+            filter: env_logger::Builder::new()
+                .parse_filters("warn,rates_api::access=info")
+                .build(),
+            pending: PendingLines::default(),
+        };
+        logged(&logger, log::Level::Info, "rates_api::access", "GET");
+        logged(&logger, log::Level::Info, "rates_server", "serving");
+        logged(&logger, log::Level::Warn, "rates_server", "slow");
+        let text = pending_text(&logger);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].ends_with(" INFO  rates_api::access] GET"),
+            "{text}"
+        );
+        assert!(lines[1].ends_with(" WARN  rates_server] slow"), "{text}");
+        assert!(!logger.enabled(
+            &log::Metadata::builder()
+                .level(log::Level::Info)
+                .target("rates_server")
+                .build()
+        ));
+    }
+
+    #[test]
+    fn ureq_debug_lines_are_dropped_whatever_rust_log_says() {
+        let logger = BufferedLogger {
+            filter: filter(env_logger::Builder::new().parse_filters("debug,ureq=debug")),
+            pending: PendingLines::default(),
+        };
+        logged(
+            &logger,
+            log::Level::Debug,
+            "ureq::unit",
+            "GET https://x/?access_key=K",
+        );
+        logged(&logger, log::Level::Debug, "rates_server", "debugging");
+        let text = pending_text(&logger);
+        assert!(!text.contains("access_key"), "{text}");
+        assert!(text.contains("debugging"), "{text}");
+    }
 }
