@@ -3,7 +3,6 @@
 //! scheduled ingest and its lock, nginx in front with deploy/nginx/rates.conf, and the systemd
 //! unit's command line.
 
-use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,125 +13,10 @@ use rates_domain::{format_date, today_utc, Currency, DateRange, RateTable, Sourc
 use rates_store::testing::{ecb_sample_tables, TestDatabase};
 use rates_store::Store;
 
-type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
-
-/// How long a server may take to start answering, or a change to show up.
-const PATIENCE: Duration = Duration::from_secs(20);
+use crate::helpers::{free_port, wait_until, Server, TestResult, PATIENCE};
 
 /// Days in the scheduled ingest's window.
 const WINDOW_DAYS: u32 = 3;
-
-/// A `rates-server` process with its own working directory and log file; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// Starts the binary on a free loopback port with `database_url` and `env`, and waits until
-    /// `/health` answers 200.
-    fn start(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
-        let mut server = Server::spawn(database_url, env)?;
-        server.wait_until_healthy()?;
-        Ok(server)
-    }
-
-    /// Starts the binary without waiting for it.
-    fn spawn(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
-        let dir = tempfile::tempdir()?;
-        // An empty settings directory: only the variables given here count.
-        let config = dir.path().join("config");
-        std::fs::create_dir(&config)?;
-        let log = dir.path().join("server.log");
-        let port = free_port()?;
-        let child = Command::new(env!("CARGO_BIN_EXE_rates-server"))
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--workers")
-            .arg("2")
-            .current_dir(dir.path())
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "info,rates_server=debug")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log)?)
-            .spawn()?;
-        Ok(Server {
-            child,
-            port,
-            log,
-            _dir: dir,
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn wait_until_healthy(&mut self) -> TestResult {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(format!("rates-server exited ({status}):\n{}", self.log_text()).into());
-            }
-            if matches!(get(&self.url("/health")), Ok((200, _, _))) {
-                return Ok(());
-            }
-            if started.elapsed() > PATIENCE {
-                return Err(
-                    format!("rates-server never became healthy:\n{}", self.log_text()).into(),
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn is_running(&mut self) -> TestResult<bool> {
-        Ok(self.child.try_wait()?.is_none())
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log has a line containing `needle`.
-    fn wait_for_log(&self, needle: &str) -> TestResult {
-        let started = Instant::now();
-        while !self.log_text().contains(needle) {
-            if started.elapsed() > PATIENCE {
-                return Err(format!("no {needle:?} in the log:\n{}", self.log_text()).into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
-    }
-
-    /// Stops the process at once, as a crash or `kill -9` would.
-    fn kill(&mut self) -> TestResult {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Already gone when the test killed it; nothing else to do about a failure here.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nobody listens on right now.
-fn free_port() -> TestResult<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 /// `GET url` → (status, body, ETag).
 fn get(url: &str) -> TestResult<(u16, String, Option<String>)> {
@@ -532,18 +416,6 @@ impl Drop for Nginx {
 /// Lines of a server's access log for `GET path...`.
 fn requests_logged(server: &Server, path: &str) -> usize {
     server.log_text().matches(&format!("\"GET {path}")).count()
-}
-
-/// Polls until `done` holds; a server writes its log out every 100 ms, not line by line.
-fn wait_until(what: &str, done: impl Fn() -> bool) -> TestResult {
-    let started = Instant::now();
-    while !done() {
-        if started.elapsed() > PATIENCE {
-            return Err(format!("gave up waiting: {what}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }
 
 /// Long enough for a server to have written out every line logged so far.

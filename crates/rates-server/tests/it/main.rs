@@ -2,4 +2,5 @@
 //! failures and graceful shutdown, as real processes on loopback ports.
 
 mod deployment;
+mod helpers;
 mod process;

@@ -1,148 +1,15 @@
 //! The binary as an operator runs it: one process per test, its own database and port.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::Source;
 use rates_store::testing::TestDatabase;
 
-type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
-
-/// How long a server may take to start or stop.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A running `rates-server`; killed on drop if still running.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
-        let dir = tempfile::tempdir()?;
-        let config = dir.path().join("config");
-        std::fs::create_dir(&config)?;
-        let log = dir.path().join("server.log");
-        let port = free_port()?;
-        let child = server_command(dir.path(), &config)
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--workers")
-            .arg("2")
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log)?)
-            .spawn()?;
-        let mut server = Server {
-            child,
-            port,
-            log,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Ok(reply) =
-                server.raw(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            {
-                if reply.starts_with("HTTP/1.1 200") {
-                    return Ok(server);
-                }
-            }
-            if let Some(status) = server.child.try_wait()? {
-                return Err(format!("server exited with {status}: {}", server.log_text()).into());
-            }
-            if Instant::now() > deadline {
-                return Err(format!("server did not answer: {}", server.log_text()).into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn raw(&self, request: &[u8]) -> TestResult<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(PATIENCE))?;
-        stream.write_all(request)?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer)?;
-        Ok(String::from_utf8_lossy(&answer).into_owned())
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, name: &str) -> TestResult {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()?;
-        if !status.success() {
-            return Err(format!("kill -{name} failed").into());
-        }
-        Ok(())
-    }
-
-    /// Whether the server still accepts new connections.
-    fn accepting(&self) -> bool {
-        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-    }
-
-    fn wait_for_exit(&mut self) -> TestResult<ExitStatus> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("server did not exit: {}", self.log_text()).into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait_until_not_accepting(&self) -> TestResult {
-        let deadline = Instant::now() + PATIENCE;
-        while self.accepting() {
-            if Instant::now() > deadline {
-                return Err("the server kept accepting connections after the signal".into());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary with an empty settings directory and an environment holding nothing else.
-fn server_command(dir: &std::path::Path, config: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rates-server"));
-    command
-        .arg("--config")
-        .arg(config)
-        .current_dir(dir)
-        .env_clear()
-        .stdin(Stdio::null());
-    command
-}
-
-fn free_port() -> TestResult<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+use crate::helpers::{server_command, Server, TestResult, PATIENCE};
 
 fn filled(database: &TestDatabase) -> TestResult {
     let tables =
@@ -246,7 +113,7 @@ fn each_request_is_logged_once_without_its_query_string() -> TestResult {
     server.raw(
         b"GET /rates/2024-01-02/?symbols=USD HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     )?;
-    let log = wait_for_log(&server, "\"GET /rates/2024-01-02/\" 200")?;
+    let log = server.wait_for_log("\"GET /rates/2024-01-02/\" 200")?;
     assert!(!log.contains("S3CRET"), "{log}");
     let lines: Vec<&str> = log
         .lines()
@@ -278,26 +145,12 @@ fn a_trusted_proxy_names_the_client_in_the_log() -> TestResult {
         &[("RATES__SERVER__TRUSTED_PROXIES", "127.0.0.1")],
     )?;
     server.raw(b"GET /currencies/ HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 198.51.100.7, 203.0.113.9\r\nConnection: close\r\n\r\n")?;
-    let log = wait_for_log(&server, "\"GET /currencies/\" 200")?;
+    let log = server.wait_for_log("\"GET /currencies/\" 200")?;
     assert!(
         log.contains("203.0.113.9 \"GET /currencies/\" 200"),
         "{log}"
     );
     Ok(())
-}
-
-fn wait_for_log(server: &Server, needle: &str) -> TestResult<String> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let log = server.log_text();
-        if log.contains(needle) {
-            return Ok(log);
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{needle:?} never logged: {log}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Runs the binary to completion with `args` and `env`, RUST_LOG off so stderr holds only the
