@@ -248,6 +248,12 @@ fn a_failing_scheduled_ingest_neither_stops_the_server_nor_holds_up_requests() -
 /// when this machine cannot have it. Under CI an installable nginx that fails to install is an
 /// error, never a skip.
 fn nginx() -> TestResult<Option<PathBuf>> {
+    // Two tests want nginx; on a fresh machine they would otherwise run apt-get at the same time
+    // and one would fail on dpkg's lock.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let installed = || {
         ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
