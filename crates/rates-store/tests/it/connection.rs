@@ -25,51 +25,42 @@ fn open_applies_every_migration_once(database: &TestDatabase) -> TestResult {
 /// The down migrations undo the up migrations exactly: revert everything, then apply again.
 fn migrations_revert_and_reapply_cleanly(database: &TestDatabase) -> TestResult {
     use diesel::Connection;
-    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    use diesel_migrations::FileBasedMigrations;
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     match database.backend() {
         Backend::Sqlite => {
             let path = database.url().trim_start_matches("sqlite://");
-            let mut connection = diesel::SqliteConnection::establish(path)?;
-            let migrations = FileBasedMigrations::from_path(folder.join("sqlite"))?;
-            assert_eq!(
-                connection
-                    .revert_all_migrations(migrations.clone())
-                    .map_err(|e| e.to_string())?
-                    .len(),
-                2
-            );
-            assert_eq!(
-                connection
-                    .run_pending_migrations(migrations)
-                    .map_err(|e| e.to_string())?
-                    .len(),
-                2
-            );
+            revert_and_reapply(
+                &mut diesel::SqliteConnection::establish(path)?,
+                FileBasedMigrations::from_path(folder.join("sqlite"))?,
+            )?;
         }
-        Backend::Postgres => {
-            let mut connection = diesel::PgConnection::establish(database.url())?;
-            let migrations = FileBasedMigrations::from_path(folder.join("postgres"))?;
-            assert_eq!(
-                connection
-                    .revert_all_migrations(migrations.clone())
-                    .map_err(|e| e.to_string())?
-                    .len(),
-                2
-            );
-            assert_eq!(
-                connection
-                    .run_pending_migrations(migrations)
-                    .map_err(|e| e.to_string())?
-                    .len(),
-                2
-            );
-        }
+        Backend::Postgres => revert_and_reapply(
+            &mut diesel::PgConnection::establish(database.url())?,
+            FileBasedMigrations::from_path(folder.join("postgres"))?,
+        )?,
     }
     assert!(database.store().pending_migrations()?.is_empty());
     let store = database.store();
     assert!(store.try_acquire_ingest_lock("after-reapply", std::time::Duration::from_secs(5))?);
     assert_eq!(store.data_version()?, 0);
+    Ok(())
+}
+
+/// Reverts every migration of `migrations` on `connection`, then applies them again, checking
+/// that both steps touch all of them.
+fn revert_and_reapply<DB: diesel::backend::Backend>(
+    connection: &mut impl diesel_migrations::MigrationHarness<DB>,
+    migrations: diesel_migrations::FileBasedMigrations,
+) -> TestResult {
+    let reverted = connection
+        .revert_all_migrations(migrations.clone())
+        .map_err(|e| e.to_string())?;
+    assert_eq!(reverted.len(), 2);
+    let applied = connection
+        .run_pending_migrations(migrations)
+        .map_err(|e| e.to_string())?;
+    assert_eq!(applied.len(), 2);
     Ok(())
 }
 
