@@ -15,9 +15,23 @@ pub const PRECISION: u32 = 10;
 /// Rounds a computed value to [`PRECISION`] significant digits.
 ///
 /// The result is the `f64` nearest to the rounded decimal, so it prints as that decimal
-/// (`0.8950948801`, not `0.89509488010000001`). Zero and non-finite values are returned as given.
+/// (`0.8950948801`, not `0.89509488010000001`). Zero and non-finite values, and values so close
+/// to `f64::MAX` that rounding up would overflow, are returned as given.
 pub fn round_computed(value: f64) -> f64 {
     round_significant(value, PRECISION)
+}
+
+/// Rounds `value` to `places` decimal places (e.g. Fixer's fluctuation figures, to 4).
+///
+/// The result is the `f64` nearest to the rounded decimal. Values too large to scale, zero and
+/// non-finite values are returned as given.
+pub fn round_decimals(value: f64, places: u32) -> f64 {
+    let factor = 10f64.powi(i32::try_from(places).unwrap_or(i32::MAX));
+    let scaled = value * factor;
+    if value == 0.0 || !scaled.is_finite() || !factor.is_finite() {
+        return value;
+    }
+    scaled.round() / factor
 }
 
 fn round_significant(value: f64, digits: u32) -> f64 {
@@ -40,7 +54,13 @@ fn round_significant(value: f64, digits: u32) -> f64 {
         scaled.round() / factor
     } else {
         let factor = 10f64.powi(-shift);
-        (value / factor).round() * factor
+        let rounded = (value / factor).round() * factor;
+        // Rounding up the largest values can step past f64::MAX.
+        if rounded.is_finite() {
+            rounded
+        } else {
+            value
+        }
     }
 }
 
@@ -126,6 +146,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn round_decimals_keeps_the_places_asked_for() {
+        assert_eq!(round_decimals(0.003783000000000065, 4), 0.0038);
+        assert_eq!(round_decimals(-0.30782360743, 4), -0.3078);
+        assert_eq!(round_decimals(688.12345, 0), 688.0);
+        assert_eq!(round_decimals(f64::MAX, 4), f64::MAX);
+        assert!(round_decimals(f64::NAN, 4).is_nan());
+    }
+
+    #[test]
     fn new_accepts_finite_positive_values() {
         assert_eq!(Rate::new(1.1172).unwrap().get(), 1.1172);
         assert_eq!(
@@ -171,6 +200,7 @@ mod tests {
         assert_eq!(round_computed(-2.0 / 3.0), -0.6666666667);
         assert_eq!(round_computed(0.0), 0.0);
         assert!(round_computed(f64::NAN).is_nan());
+        assert_eq!(round_computed(f64::MAX), f64::MAX);
     }
 
     #[test]
