@@ -10,6 +10,7 @@ mod error;
 mod ingest_lock;
 mod ingest_run_lock;
 mod pool;
+mod read_connection;
 mod reads;
 mod records;
 mod schema;
@@ -22,6 +23,7 @@ pub mod testing;
 
 pub use error::{Backend, StoreError};
 pub use ingest_run_lock::IngestRunLock;
+pub use read_connection::{ActiveApiKey, RatesRead, ReadConnection};
 pub use records::{
     ApiKeyRecord, ApiKeyUse, BulkProgress, CurrencyRecord, IngestLockHolder, RateRevision,
     StoredRateTable, WriteCounts,

@@ -57,7 +57,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteConnec
     }
 }
 
-fn apply_sqlite_pragmas(connection: &mut SqliteConnection) -> diesel::QueryResult<()> {
+pub(crate) fn apply_sqlite_pragmas(connection: &mut SqliteConnection) -> diesel::QueryResult<()> {
     // busy_timeout first, so the following statements already wait instead of failing.
     // journal_mode is a no-op once the file is in WAL (set when the store opens it), and puts
     // it back if something outside switched it. synchronous=NORMAL is durable across
@@ -87,7 +87,7 @@ pub(crate) fn open_pool(
     }
 }
 
-fn connect_error(
+pub(crate) fn connect_error(
     url: &DatabaseUrl,
     source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
 ) -> StoreError {

@@ -8,7 +8,7 @@ use time::{Date, PrimitiveDateTime};
 
 use crate::error::StoreError;
 use crate::records::{CurrencyRecord, RateRevision, StoredRateTable};
-use crate::schema::{currencies, rate_revisions, rates};
+use crate::schema::{currencies, data_version, rate_revisions, rates};
 use crate::sql_values::{LoadedCode, LoadedDate, LoadedTimestamp};
 use crate::store::Store;
 use crate::timestamps;
@@ -53,6 +53,45 @@ fn assemble(
     }))
 }
 
+/// One rate of some day as read: date, code, value, last change.
+pub(crate) type RangeRow = (LoadedDate, LoadedCode, f64, LoadedTimestamp);
+
+/// Collects rows sorted by date into one table per date.
+pub(crate) fn assemble_days(
+    base: Currency,
+    rows: Vec<RangeRow>,
+) -> Result<Vec<StoredRateTable>, StoreError> {
+    let mut tables = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while let Some((LoadedDate(date), code, value, changed)) = rows.next() {
+        let mut day = vec![(code, value, changed)];
+        while let Some((code, value, changed)) = rows
+            .next_if(|(next_date, ..)| next_date.0 == date)
+            .map(|(_, c, v, t)| (c, v, t))
+        {
+            day.push((code, value, changed));
+        }
+        if let Some(table) = assemble(date, base, day)? {
+            tables.push(table);
+        }
+    }
+    Ok(tables)
+}
+
+/// Turns `(code, name)` rows of the currencies table into records.
+pub(crate) fn currency_records(
+    rows: Vec<(String, Option<String>)>,
+) -> Result<Vec<CurrencyRecord>, StoreError> {
+    rows.into_iter()
+        .map(|(code, name)| {
+            Ok(CurrencyRecord {
+                code: parse_code(&code, || "currencies row".to_owned())?,
+                name,
+            })
+        })
+        .collect()
+}
+
 impl Store {
     /// The rate table stored for `date` in `base`, or `None` when that day is not held in that
     /// base (rates are stored in the base they were fetched in; other bases are computed with
@@ -80,36 +119,21 @@ impl Store {
         range: DateRange,
         base: Currency,
     ) -> Result<Vec<StoredRateTable>, StoreError> {
-        let rows: Vec<(LoadedDate, LoadedCode, f64, LoadedTimestamp)> =
-            with_connection!(self, |conn| {
-                rates::table
-                    .filter(rates::date.between(range.start(), range.end()))
-                    .filter(rates::base.eq(base.as_str()))
-                    .select((
-                        rates::date,
-                        rates::currency,
-                        rates::rate,
-                        rates::last_changed_at,
-                    ))
-                    .order(rates::date.asc())
-                    .load(conn)
-                    .map_err(StoreError::query("reading rate tables for a date range"))
-            })?;
-        let mut tables = Vec::new();
-        let mut rows = rows.into_iter().peekable();
-        while let Some((LoadedDate(date), code, value, changed)) = rows.next() {
-            let mut day = vec![(code, value, changed)];
-            while let Some((code, value, changed)) = rows
-                .next_if(|(next_date, ..)| next_date.0 == date)
-                .map(|(_, c, v, t)| (c, v, t))
-            {
-                day.push((code, value, changed));
-            }
-            if let Some(table) = assemble(date, base, day)? {
-                tables.push(table);
-            }
-        }
-        Ok(tables)
+        let rows: Vec<RangeRow> = with_connection!(self, |conn| {
+            rates::table
+                .filter(rates::date.between(range.start(), range.end()))
+                .filter(rates::base.eq(base.as_str()))
+                .select((
+                    rates::date,
+                    rates::currency,
+                    rates::rate,
+                    rates::last_changed_at,
+                ))
+                .order(rates::date.asc())
+                .load(conn)
+                .map_err(StoreError::query("reading rate tables for a date range"))
+        })?;
+        assemble_days(base, rows)
     }
 
     /// The latest date held in `base`.
@@ -173,14 +197,7 @@ impl Store {
                 .load(conn)
                 .map_err(StoreError::query("listing the currencies"))
         })?;
-        rows.into_iter()
-            .map(|(code, name)| {
-                Ok(CurrencyRecord {
-                    code: parse_code(&code, || "currencies row".to_owned())?,
-                    name,
-                })
-            })
-            .collect()
+        currency_records(rows)
     }
 
     /// Stores currency names (e.g. from Fixer's symbols list), for codes held or not.
@@ -218,6 +235,17 @@ impl Store {
                     .execute(conn)
                     .map_err(StoreError::query("storing currency names"))?;
                 changed += 1;
+            }
+            if changed > 0 {
+                // Names are part of what readers serve (the in-memory snapshot, cached
+                // answers): a new version tells them to reload.
+                diesel::update(data_version::table.find(1))
+                    .set((
+                        data_version::version.eq(data_version::version + 1),
+                        data_version::changed_at.eq(Some(timestamps::now())),
+                    ))
+                    .execute(conn)
+                    .map_err(StoreError::query("bumping the data version"))?;
             }
             Ok(changed)
         })

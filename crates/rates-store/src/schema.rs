@@ -42,6 +42,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    day_versions (date, base) {
+        date -> Date,
+        base -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> BigInt,
         name -> Text,
@@ -61,3 +69,6 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
     }
 }
+
+// Subqueries: the days changed since a version, filtering the rates read.
+diesel::allow_tables_to_appear_in_same_query!(rates, day_versions);

@@ -76,6 +76,8 @@ macro_rules! in_rates_write_transaction {
 pub struct Store {
     pool: Pool,
     target: Arc<str>,
+    /// For connections outside the pool ([`Store::read_connection`]).
+    url: Arc<DatabaseUrl>,
 }
 
 impl fmt::Debug for Store {
@@ -128,11 +130,16 @@ impl Store {
         Ok(Store {
             pool,
             target: Arc::from(url.describe()),
+            url: Arc::new(url),
         })
     }
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    pub(crate) fn url(&self) -> &DatabaseUrl {
+        &self.url
     }
 
     /// Which backend the URL selected.

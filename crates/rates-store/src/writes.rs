@@ -9,7 +9,7 @@ use time::{Date, PrimitiveDateTime};
 
 use crate::error::StoreError;
 use crate::records::{BulkProgress, WriteCounts};
-use crate::schema::{currencies, data_version, rate_revisions, rates};
+use crate::schema::{currencies, data_version, day_versions, rate_revisions, rates};
 use crate::sql_values::{DateParam, LoadedCode, LoadedDate, LoadedTimestamp, TimestampParam};
 use crate::store::Store;
 use crate::timestamps;
@@ -70,6 +70,8 @@ struct BatchPlan<'a> {
     updates: Vec<RateUpdate<'a>>,
     revisions: Vec<NewRevision<'a>>,
     currencies: BTreeSet<Currency>,
+    /// Indexes (into the batch) of the days with an insert or an update.
+    changed_days: Vec<usize>,
     counts: WriteCounts,
 }
 
@@ -89,9 +91,11 @@ fn plan_batch<'a>(
         updates: Vec::new(),
         revisions: Vec::new(),
         currencies: BTreeSet::new(),
+        changed_days: Vec::new(),
         counts: WriteCounts::default(),
     };
-    for (&table, day) in tables.iter().zip(days) {
+    for (index, (&table, day)) in tables.iter().zip(days).enumerate() {
+        let changed_before = plan.counts.changed();
         let (date, base) = (table.date(), table.base());
         plan.currencies.insert(base);
         let base_code =
@@ -140,6 +144,9 @@ fn plan_batch<'a>(
                     });
                 }
             }
+        }
+        if plan.counts.changed() > changed_before {
+            plan.changed_days.push(index);
         }
     }
     Ok(plan)
@@ -324,13 +331,39 @@ impl Store {
             }
 
             if plan.counts.changed() > 0 {
-                diesel::update(data_version::table.find(1))
+                let version: i64 = diesel::update(data_version::table.find(1))
                     .set((
                         data_version::version.eq(data_version::version + 1),
                         data_version::changed_at.eq(Some(now.moment())),
                     ))
-                    .execute(conn)
+                    .returning(data_version::version)
+                    .get_result(conn)
                     .map_err(StoreError::query("bumping the data version"))?;
+                // Keep in every write path that changes rates: the days changed, at the new
+                // data version, so each server's in-memory snapshot (rates-snapshot) reloads
+                // only these days instead of everything.
+                let changed: Vec<_> = plan
+                    .changed_days
+                    .iter()
+                    .filter_map(|&index| {
+                        let table = batch.get(index)?;
+                        let base = base_codes.get(&table.base())?;
+                        Some((
+                            day_versions::date.eq(days.get(index)?),
+                            day_versions::base.eq(base.as_str()),
+                            day_versions::version.eq(version),
+                        ))
+                    })
+                    .collect();
+                for rows in changed.chunks(ROWS_PER_INSERT) {
+                    diesel::insert_into(day_versions::table)
+                        .values(rows)
+                        .on_conflict((day_versions::date, day_versions::base))
+                        .do_update()
+                        .set(day_versions::version.eq(version))
+                        .execute(conn)
+                        .map_err(StoreError::query("recording the days changed"))?;
+                }
             }
             Ok(plan.counts)
         })

@@ -38,5 +38,6 @@ mod connection;
 mod failures;
 mod helpers;
 mod ingest_lock;
+mod read_connection;
 mod reads;
 mod writes;
