@@ -21,6 +21,9 @@ pub enum SnapshotError {
         /// The table's base.
         found: Currency,
     },
+    /// The refresher thread could not be started.
+    #[error("cannot start the thread that keeps the rates in memory current: {0}")]
+    Thread(std::io::Error),
     /// Two tables were given for one date.
     #[error("two rate tables were given for {}", format_date(*date))]
     DuplicateDay {

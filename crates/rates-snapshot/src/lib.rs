@@ -3,9 +3,11 @@
 
 mod error;
 mod load;
+mod refresh;
 mod shared;
 mod snapshot;
 
 pub use error::SnapshotError;
-pub use shared::SharedSnapshot;
+pub use refresh::RefreshConfig;
+pub use shared::{ApiKeys, DatabaseState, SharedSnapshot, SyncStatus};
 pub use snapshot::{Days, Found, NotHeld, Snapshot};

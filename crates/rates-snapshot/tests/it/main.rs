@@ -2,3 +2,4 @@
 //! `RATES_TEST_POSTGRES_URL` is set).
 
 mod load;
+mod refresh;
