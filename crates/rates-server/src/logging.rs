@@ -171,6 +171,12 @@ impl log::Log for BufferedLogger {
 /// Flushes the log buffer; keep it until the end of `main`.
 pub struct LogFlusher(PendingLines);
 
+impl std::fmt::Debug for LogFlusher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogFlusher").finish_non_exhaustive()
+    }
+}
+
 impl LogFlusher {
     /// Writes out whatever is buffered.
     pub fn flush(&self) {

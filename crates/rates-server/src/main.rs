@@ -1,24 +1,21 @@
-//! The rates-server binary: configuration, logging, the HTTP server, scheduled ingest and
-//! graceful shutdown.
-//!
-//! Thin on purpose: it reads the settings (`rates-settings`), opens the store (applying
-//! migrations), builds the API (`rates-api`) on a listener it binds itself, starts the scheduled
-//! ingest when `ingest.schedule` asks for one, and stops gracefully on SIGTERM or SIGINT. Every start-up failure is one line on stderr and exit status 1.
+//! The rates-server binary: wiring only. Flags and settings in, the logger installed, the
+//! listener bound, [`rates_server::Application`] built and run until SIGTERM or SIGINT. Every
+//! start-up failure is one line on stderr and exit status 1.
 
 mod cli;
-mod logging;
-mod scheduler;
-mod shutdown;
-mod startup;
 
+use std::net::TcpListener;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
+use rates_server::{logging, shutdown, Application};
+use rates_settings::{Settings, Sources};
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     let log = logging::init();
-    let result = startup::run(&args);
+    let result = run(&args);
     log.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -27,6 +24,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(args: &cli::Args) -> anyhow::Result<()> {
+    let settings = Settings::load(&args.apply(Sources::from_process()?))?;
+    let bind = settings.server.bind;
+    let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+    let application = Application::build(&settings, listener)?;
+    actix_web::rt::System::new().block_on(async move {
+        let stop = shutdown::on_terminate().context("cannot install the signal handlers")?;
+        application.run_until_stopped(stop).await
+    })
 }
 
 /// The error and its causes on one line: a cause already quoted by the message above it (many

@@ -22,6 +22,7 @@ use rates_domain::{format_date, today_utc};
 use rates_ingest::{IngestError, IngestOptions, Report};
 use rates_settings::{Schedule, Settings};
 use rates_store::{IngestRunLock, Store, StoreError};
+use tokio::sync::watch;
 use tokio::task::{spawn_blocking, JoinHandle};
 use tokio::time::{interval, interval_at, Instant, MissedTickBehavior};
 
@@ -77,21 +78,29 @@ impl ScheduledIngest {
     }
 
     /// Runs the loop on the current Tokio runtime (actix's) until the runtime stops.
-    pub fn spawn(self) -> JoinHandle<()> {
+    pub fn spawn(self) -> RunningIngest {
         log::info!(
             "scheduled ingest every {} (lock holder {})",
             humane(self.every),
             self.holder
         );
-        tokio::spawn(self.run_forever())
+        let (stop, stopped) = watch::channel(false);
+        RunningIngest {
+            task: tokio::spawn(self.run_until(stopped)),
+            stop: Arc::new(stop),
+        }
     }
 
-    async fn run_forever(self) {
+    /// Ticks until `stopped` turns true.
+    async fn run_until(self, mut stopped: watch::Receiver<bool>) {
         let mut ticks = interval(self.every);
         // A run that outlasts the interval is not followed by a burst of catch-up runs.
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stopped.wait_for(|stopped| *stopped) => return,
+            }
             self.tick().await;
         }
     }
@@ -196,6 +205,43 @@ impl ScheduledIngest {
             // The lease lapses by itself after one interval.
             Ok(Err(error)) => log::warn!("cannot release the ingest lock: {error}"),
             Err(reason) => log::warn!("cannot release the ingest lock: {reason}"),
+        }
+    }
+}
+
+/// The scheduled ingest's loop, running; [`RunningIngest::stopper`] ends it.
+#[derive(Debug)]
+pub struct RunningIngest {
+    task: JoinHandle<()>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+/// Stops a [`RunningIngest`] from another task.
+#[derive(Debug, Clone)]
+pub struct StopIngest(Arc<watch::Sender<bool>>);
+
+impl StopIngest {
+    /// No further tick starts.
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+impl RunningIngest {
+    /// A handle that stops the loop.
+    pub fn stopper(&self) -> StopIngest {
+        StopIngest(Arc::clone(&self.stop))
+    }
+
+    /// Waits up to `grace` for the loop to end (after [`StopIngest::stop`]).
+    pub async fn wait(self, grace: Duration) {
+        match tokio::time::timeout(grace, self.task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => log::error!("the scheduled ingest's loop failed: {error}"),
+            Err(_) => log::warn!(
+                "the scheduled ingest did not stop within {}; stopping without it",
+                humane(grace)
+            ),
         }
     }
 }
@@ -468,7 +514,7 @@ mod tests {
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        task.abort();
+        task.stopper().stop();
         assert_eq!(dates_held(database.store())?, DAYS as usize);
         Ok(())
     }
@@ -489,7 +535,7 @@ mod tests {
             let tasks: Vec<_> = servers.into_iter().map(ScheduledIngest::spawn).collect();
             tokio::time::sleep(Duration::from_millis(2_300)).await;
             for task in &tasks {
-                task.abort();
+                task.stopper().stop();
             }
             let elapsed = started.elapsed();
             // A run already under way when the loops stop still finishes and counts.

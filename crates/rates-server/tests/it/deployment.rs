@@ -13,7 +13,9 @@ use rates_domain::{format_date, today_utc, Currency, DateRange, RateTable, Sourc
 use rates_store::testing::{ecb_sample_tables, TestDatabase};
 use rates_store::Store;
 
-use crate::helpers::{free_port, wait_until, Server, TestResult, PATIENCE};
+use rates_settings::{AccessKey, Schedule, Settings};
+
+use crate::helpers::{settings, wait_until, Server, TestApp, TestResult, PATIENCE};
 
 /// Days in the scheduled ingest's window.
 const WINDOW_DAYS: u32 = 3;
@@ -71,6 +73,17 @@ fn scheduled_ingest_env(mock: &MockFixer) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// [`scheduled_ingest_env`] as settings, for a server in-process.
+fn scheduled_ingest_settings(database_url: &str, mock: &MockFixer) -> Settings {
+    let mut settings = settings(database_url);
+    settings.fixer.base_url = mock.base_url().to_owned();
+    settings.fixer.access_key = Some(AccessKey::new(DEFAULT_MOCK_KEY));
+    settings.fixer.max_retries = 0;
+    settings.ingest.days = WINDOW_DAYS;
+    settings.ingest.schedule = Schedule::Every(Duration::from_secs(60));
+    settings
+}
+
 fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter()
         .map(|(name, value)| (*name, value.as_str()))
@@ -104,15 +117,17 @@ fn servers_on_one_postgres_database_serve_the_same_answers_and_see_each_others_i
     let today = format_date(today_utc());
 
     // B serves only; nothing of the window is held yet.
-    let plain = Server::start(database.url(), &[])?;
+    let plain = TestApp::start(&settings(database.url()))?;
     assert_eq!(get(&plain.url(&format!("/rates/{today}/")))?.0, 404);
 
     // A ingests the window at start-up; B serves it without being told.
-    let ingest_env = scheduled_ingest_env(&mock);
-    let ingesting = Server::start(database.url(), &as_refs(&ingest_env))?;
-    ingesting.wait_for_log("scheduled ingest: ")?;
+    // The run stores the dates, then the currency names: once B serves the names, the run is over.
+    let ingesting = TestApp::start(&scheduled_ingest_settings(database.url(), &mock))?;
     wait_for_answer(&plain.url(&format!("/rates/{today}/")), |status, _| {
         status == 200
+    })?;
+    wait_for_answer(&plain.url("/currencies/"), |status, body| {
+        status == 200 && body.contains(r#""EUR":"Euro""#)
     })?;
 
     // Byte for byte the same answers, ETags included, whichever server is asked.
@@ -333,10 +348,27 @@ struct Nginx {
 }
 
 impl Nginx {
+    /// Starts nginx in front of the two upstream ports, on a loopback port of its own. nginx
+    /// cannot be handed a bound socket, so the port is one the kernel just gave out, and a start
+    /// that finds it taken since is tried again on another.
     fn start(binary: &Path, upstream_ports: [u16; 2]) -> TestResult<Nginx> {
+        let mut attempts = 0;
+        loop {
+            let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            match Nginx::start_on(binary, upstream_ports, port) {
+                Err(error)
+                    if error.to_string().contains("Address already in use") && attempts < 5 =>
+                {
+                    attempts += 1;
+                }
+                started => return started,
+            }
+        }
+    }
+
+    fn start_on(binary: &Path, upstream_ports: [u16; 2], port: u16) -> TestResult<Nginx> {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nginx/rates.conf");
         let mut site = std::fs::read_to_string(&example)?;
-        let port = free_port()?;
         for (from, to) in [
             ("listen 80;", format!("listen 127.0.0.1:{port};")),
             ("127.0.0.1:8081", format!("127.0.0.1:{}", upstream_ports[0])),
@@ -506,7 +538,7 @@ fn sample_paths(sample: &RateTable) -> Vec<String> {
     ]
 }
 
-fn assert_same_answers(original: &Server, restored: &Server, paths: &[String]) -> TestResult {
+fn assert_same_answers(original: &TestApp, restored: &TestApp, paths: &[String]) -> TestResult {
     for path in paths {
         let expected = get(&original.url(path))?;
         assert_eq!(expected.0, 200, "{path}: {}", expected.1);
@@ -529,7 +561,7 @@ fn an_online_sqlite_backup_taken_while_serving_restores_to_the_same_answers() ->
 
     let database = TestDatabase::sqlite()?;
     let sample = fill(database.store())?;
-    let original = Server::start(database.url(), &[])?;
+    let original = TestApp::start(&settings(database.url()))?;
     let file = database
         .url()
         .strip_prefix("sqlite://")
@@ -563,7 +595,7 @@ fn an_online_sqlite_backup_taken_while_serving_restores_to_the_same_answers() ->
 
     let paths = sample_paths(&sample);
     for copy in copies {
-        let restored = Server::start(&copy.display().to_string(), &[])?;
+        let restored = TestApp::start(&settings(&copy.display().to_string()))?;
         assert_same_answers(&original, &restored, &paths)?;
     }
     Ok(())
@@ -581,7 +613,7 @@ fn a_pg_dump_restored_into_another_database_serves_the_same_answers() -> TestRes
         return Ok(());
     };
     let sample = fill(database.store())?;
-    let original = Server::start(database.url(), &[])?;
+    let original = TestApp::start(&settings(database.url()))?;
     let dir = tempfile::tempdir()?;
     let dump = dir.path().join("rates.dump");
     let output = Command::new(pg_dump)
@@ -607,7 +639,7 @@ fn a_pg_dump_restored_into_another_database_serves_the_same_answers() -> TestRes
         "pg_restore: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let restored = Server::start(restored_database.url(), &[])?;
+    let restored = TestApp::start(&settings(restored_database.url()))?;
     assert_same_answers(&original, &restored, &sample_paths(&sample))?;
     Ok(())
 }
@@ -628,12 +660,15 @@ fn servers_started_together_on_an_empty_postgres_database_migrate_it_once() -> T
     assert_eq!(unmigrated.pending_migrations()?.len(), all_migrations.len());
 
     // Both apply pending migrations at start-up, at the same moment: one waits for the other.
-    let mut servers = [
-        Server::spawn(database.url(), &[])?,
-        Server::spawn(database.url(), &[])?,
-    ];
-    for server in &mut servers {
-        server.wait_until_healthy()?;
+    let starting: Vec<_> = (0..2)
+        .map(|_| {
+            let settings = settings(database.url());
+            std::thread::spawn(move || TestApp::start(&settings).map_err(|error| error.to_string()))
+        })
+        .collect();
+    for server in starting {
+        let server = server.join().map_err(|_| "a server thread panicked")??;
+        assert_eq!(get(&server.url("/health"))?.0, 200);
     }
     assert!(unmigrated.pending_migrations()?.is_empty());
     assert_eq!(unmigrated.applied_migrations()?, all_migrations);

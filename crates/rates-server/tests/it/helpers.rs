@@ -1,29 +1,102 @@
-//! The harness both test modules share: a `rates-server` process on a loopback port with its own
-//! working directory and log file, and the waiting that goes with it.
+//! The harness the test modules share: [`TestApp`], the server in-process on a port-0 listener
+//! (the default: fast, and every test gets its own port without a race), and [`Server`], the
+//! `rates-server` binary as a process with its own working directory and log file, for what only
+//! a process shows (signals, exit status, the log on stderr).
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use rates_server::Application;
+use rates_settings::Settings;
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// How long a server may take to start, answer or stop, or a change to show up.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A running `rates-server`; killed on drop if still running.
+/// The built-in settings with `database_url` and two workers: what a test server runs with
+/// unless the test changes more. Nothing is read from the environment or the working directory.
+pub fn settings(database_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.database.url = database_url.to_owned();
+    settings.server.workers = 2;
+    settings
+}
+
+/// [`Application`] serving on `127.0.0.1:0` on a thread of its own; stopped on drop.
+pub struct TestApp {
+    address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Builds the application from `settings` on a fresh port-0 listener and starts serving.
+    /// The listener is bound before this returns, so requests can be sent at once.
+    pub fn start(settings: &Settings) -> TestResult<TestApp> {
+        let application = Application::build(settings, TcpListener::bind("127.0.0.1:0")?)?;
+        let address = application.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("test-app-{}", address.port()))
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(application.run_until_stopped(async move {
+                    // A dropped sender stops the server too.
+                    let _ = stopped.await;
+                }))
+            })?;
+        Ok(TestApp {
+            address,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Stops the server as SIGTERM would and waits for it; its result is the test's.
+    pub fn stop(mut self) -> TestResult {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> TestResult {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => Ok(result?),
+            Some(Err(_)) => Err("the server thread panicked".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // A failure to stop shows in the test that called `stop`; here the test is over.
+        let _ = self.stop_and_join();
+    }
+}
+
+/// A running `rates-server` process; killed on drop if still running.
 pub struct Server {
     pub child: Child,
+    /// The port it listens on, read from its start-up line (0 until then).
     pub port: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    /// Starts the binary on a free loopback port with `database_url` and `env`, and waits until
-    /// `/health` answers 200.
+    /// Starts the binary on a port of its choosing (`--bind 127.0.0.1:0`) with `database_url`
+    /// and `env`, and waits until `/health` answers 200.
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> TestResult<Server> {
         let mut server = Server::spawn(database_url, env)?;
         server.wait_until_healthy()?;
@@ -36,10 +109,9 @@ impl Server {
         let config = dir.path().join("config");
         std::fs::create_dir(&config)?;
         let log = dir.path().join("server.log");
-        let port = free_port()?;
         let child = server_command(dir.path(), &config)
             .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg("127.0.0.1:0")
             .arg("--workers")
             .arg("2")
             .env("DATABASE_URL", database_url)
@@ -50,17 +122,23 @@ impl Server {
             .spawn()?;
         Ok(Server {
             child,
-            port,
+            port: 0,
             log,
             _dir: dir,
         })
     }
 
-    /// Waits until `/health` answers 200; an error if the process exits first.
+    /// Waits until the start-up line names the port and `/health` answers 200 there; an error
+    /// if the process exits first.
     pub fn wait_until_healthy(&mut self) -> TestResult {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Ok(reply) =
+            if self.port == 0 {
+                self.port = listening_port(&self.log_text()).unwrap_or(0);
+            }
+            if self.port == 0 {
+                // Not listening yet.
+            } else if let Ok(reply) =
                 self.raw(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             {
                 if reply.starts_with("HTTP/1.1 200") {
@@ -118,14 +196,7 @@ impl Server {
 
     /// Sends the signal `name` (`TERM`, `INT`, ...) to the process.
     pub fn signal(&self, name: &str) -> TestResult {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()?;
-        if !status.success() {
-            return Err(format!("kill -{name} failed").into());
-        }
-        Ok(())
+        signal(self.child.id(), name)
     }
 
     /// Whether the server still accepts new connections.
@@ -169,6 +240,18 @@ impl Drop for Server {
     }
 }
 
+/// Sends the signal `name` (`TERM`, `INT`, ...) to the process `pid`.
+pub fn signal(pid: u32, name: &str) -> TestResult {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()?;
+    if !status.success() {
+        return Err(format!("kill -{name} {pid} failed").into());
+    }
+    Ok(())
+}
+
 /// The binary with an empty settings directory and an environment holding nothing else.
 pub fn server_command(dir: &Path, config: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rates-server"));
@@ -181,12 +264,15 @@ pub fn server_command(dir: &Path, config: &Path) -> Command {
     command
 }
 
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> TestResult<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// The port in a server's start-up line (`serving ... on http://127.0.0.1:PORT with ...`).
+fn listening_port(log: &str) -> Option<u16> {
+    let (_, after) = log.split_once(" on http://127.0.0.1:")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
-/// Polls until `done` holds; a server writes its log out every 100 ms, not line by line.
+/// Polls until `done` holds; a server's log lines reach its stderr from a thread of their own,
+/// a moment after they are logged.
 pub fn wait_until(what: &str, done: impl Fn() -> bool) -> TestResult {
     let started = Instant::now();
     while !done() {

@@ -1,6 +1,8 @@
-//! Integration tests of the `rates-server` binary itself: start-up, request logging, start-up
-//! failures and graceful shutdown, as real processes on loopback ports.
+//! Integration tests of rates-server: the [`rates_server::Application`] in-process on port-0
+//! listeners (`app`, and most of `deployment`), and the binary as real processes where only a
+//! process shows the behaviour: signals, exit status, the log on stderr (`process`).
 
+mod app;
 mod deployment;
 mod helpers;
 mod process;

@@ -86,21 +86,6 @@ fn sigint_also_stops_gracefully_with_exit_0() -> TestResult {
 }
 
 #[test]
-fn starts_on_a_new_empty_database_and_answers_404s() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("fresh.db");
-    let server = Server::start(&path.display().to_string(), &[])?;
-    let health = server.raw(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
-    assert_eq!(body_of(&health), r#"{"status":"ok","latest_date":null}"#);
-    let latest =
-        server.raw(b"GET /rates/latest/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
-    assert!(latest.starts_with("HTTP/1.1 404"), "{latest}");
-    assert!(body_of(&latest).contains(r#""code":"no_rates_held""#));
-    assert!(path.is_file(), "the database file was created and migrated");
-    Ok(())
-}
-
-#[test]
 fn each_request_is_logged_once_without_its_query_string() -> TestResult {
     let database = TestDatabase::sqlite()?;
     filled(&database)?;

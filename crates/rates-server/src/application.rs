@@ -1,0 +1,153 @@
+//! [`Application`]: the server built from settings on a listener the caller bound, run until a
+//! stop future completes.
+//!
+//! `main` binds the listener from `server.bind` and passes SIGTERM/SIGINT as the stop future;
+//! tests bind `127.0.0.1:0` and pass a channel, so every test gets its own port without a
+//! bind-drop-rebind race and runs in its own process or in-process alike.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use rates_api::{ApiConfig, ApiState, AuthMode, CorsPolicy};
+use rates_domain::Currency;
+use rates_settings::{CorsOrigins, ServerAuth, Settings};
+use rates_store::Store;
+
+use crate::scheduler::ScheduledIngest;
+
+/// How long requests in flight, and a scheduled ingest under way, get to finish after the stop
+/// future completes.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The server: the API on its listener and, when `ingest.schedule` asks for one, the scheduled
+/// ingest. Built by [`Application::build`], run by [`Application::run_until_stopped`].
+pub struct Application {
+    server: actix_web::dev::Server,
+    local_addr: SocketAddr,
+    state: ApiState,
+    scheduled_ingest: Option<ScheduledIngest>,
+}
+
+impl Application {
+    /// Opens the store named by `database.url` (applying pending migrations), checks the
+    /// settings the API and the scheduled ingest need, and sets the HTTP server up on
+    /// `listener`. Nothing is served until [`Application::run_until_stopped`] runs.
+    ///
+    /// Blocking (it opens the database); call it before entering the async runtime or on a
+    /// blocking thread. Fails, with the setting or the database named, on anything that would
+    /// stop the server from working.
+    pub fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result<Application> {
+        let config = api_config(settings)?;
+        let store = Store::open(&settings.database.url, settings.database.pool_size).with_context(
+            || {
+                format!(
+                    "cannot open the database {}",
+                    settings.database.redacted_url()
+                )
+            },
+        )?;
+        let scheduled_ingest = ScheduledIngest::from_settings(settings, store.clone())?;
+        let local_addr = listener
+            .local_addr()
+            .context("cannot read the listener's address")?;
+        let state = ApiState::new(store, config);
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let state = app_state.clone();
+            App::new().configure(move |cfg| rates_api::configure(cfg, state))
+        })
+        .workers(settings.server.workers)
+        // The caller's stop future decides when to stop; actix's own signal handling would treat
+        // SIGINT as a forced stop.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .listen(listener)
+        .context("cannot serve on the listener")?
+        .run();
+        log::info!(
+            "serving {} on http://{local_addr} with {} workers",
+            settings.database.redacted_url(),
+            settings.server.workers
+        );
+        Ok(Application {
+            server,
+            local_addr,
+            state,
+            scheduled_ingest,
+        })
+    }
+
+    /// The address the server listens on (the real port when the listener was bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `stop` completes, then stops gracefully: no new connections, requests in
+    /// flight and a scheduled ingest under way get [`SHUTDOWN_GRACE`] to finish (the ingest
+    /// stops between dates and gives its lease back), and the last API key uses are written.
+    ///
+    /// Must run inside actix's runtime (`actix_web::rt::System`).
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            server,
+            state,
+            scheduled_ingest,
+            ..
+        } = self;
+        let ingest = scheduled_ingest.map(ScheduledIngest::spawn);
+        let stopping = ingest.as_ref().map(|ingest| ingest.stopper());
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            stop.await;
+            if let Some(stopping) = stopping {
+                stopping.stop();
+            }
+            handle.stop(true).await;
+        });
+        let served = server.await.context("the HTTP server failed");
+        if let Some(ingest) = ingest {
+            ingest.wait(SHUTDOWN_GRACE).await;
+        }
+        // API key uses are counted in memory; write the last ones.
+        match actix_web::rt::task::spawn_blocking(move || state.flush_key_usage()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => log::warn!("cannot record the last API key uses: {error}"),
+            Err(error) => log::warn!("cannot record the last API key uses: {error}"),
+        }
+        served?;
+        log::info!("stopped");
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("local_addr", &self.local_addr)
+            .field("scheduled_ingest", &self.scheduled_ingest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API's configuration from the settings.
+fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
+    let mut config = ApiConfig::default();
+    config.stored_base = Currency::parse(&settings.ingest.base)
+        .with_context(|| "invalid value for `ingest.base`".to_owned())?;
+    config.cors = match &settings.server.cors_origins {
+        CorsOrigins::Any => CorsPolicy::AnyOrigin,
+        CorsOrigins::List(origins) => CorsPolicy::Origins(origins.clone()),
+    };
+    config.trusted_proxies = settings.server.trusted_proxies.clone();
+    config.auth = match settings.server.auth {
+        ServerAuth::Off => AuthMode::Off,
+        ServerAuth::ApiKey => AuthMode::ApiKey,
+    };
+    Ok(config)
+}

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod application;
+pub mod logging;
+mod scheduler;
+pub mod shutdown;
+
+pub use application::{Application, SHUTDOWN_GRACE};
