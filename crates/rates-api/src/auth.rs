@@ -1,5 +1,5 @@
-//! API keys (`server.auth = "api-key"`): every route but `/health` needs
-//! `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+//! API keys (`server.auth = "api-key"`): every route but `/health` and the overview page (which
+//! then holds no rates) needs `Authorization: Bearer KEY` or `X-API-Key: KEY`.
 //!
 //! - A presented key is hashed (`rates_domain::hash_api_key`, SHA-256) and looked up by that hash
 //!   in the store: no stored secret is ever compared with the presented one, so nothing leaks
@@ -191,7 +191,7 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether `path` is open without a key.
 pub(crate) fn is_open(path: &str) -> bool {
-    matches!(path, "/health" | "/health/")
+    matches!(path, "/health" | "/health/") || crate::page::is_open(path)
 }
 
 #[cfg(test)]

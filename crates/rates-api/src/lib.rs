@@ -7,6 +7,7 @@ mod cors;
 mod error;
 mod front;
 mod numbers;
+mod page;
 mod request;
 mod request_log;
 mod response_cache;
@@ -19,6 +20,7 @@ use actix_web::web;
 pub use auth::{AuthConfig, MAX_REMEMBERED_KEYS};
 pub use conditional::{content_etag, Freshness, RenderedAnswer};
 pub use error::{ApiError, RETRY_AFTER_SECS};
+pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
 pub use request::{ConvertParams, ConvertQuery, NoQuery, RatesParams, RatesPath, RatesQuery};
 pub use request_log::{client_address, ACCESS_LOG_TARGET};
 pub use response_cache::{CacheConfig, ResponseCache};
@@ -51,7 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
         .app_data(extractor_errors::path_config())
         .app_data(extractor_errors::json_config())
         .default_service(web::to(routes::route_not_found));
-    let scope = routes::register(scope)
+    let scope = page::register(routes::register(scope))
         .wrap(cors::cors(&config.cors))
         .wrap(from_fn(move |request, next| {
             front::front(front_config.clone(), request, next)

@@ -31,7 +31,8 @@ pub enum CorsPolicy {
 pub enum AuthMode {
     /// Every route is open.
     Off,
-    /// Every route but `/health` needs a key (`Authorization: Bearer KEY` or `X-API-Key: KEY`).
+    /// Every route but `/health` and the overview page (`/`, `/assets/...`) needs a key
+    /// (`Authorization: Bearer KEY` or `X-API-Key: KEY`).
     ApiKey,
 }
 

@@ -157,7 +157,7 @@ impl Default for IngestSettings {
 pub enum ServerAuth {
     /// Every route is open (the default).
     Off,
-    /// Every route but `/health` needs a valid API key.
+    /// Every route but `/health` and the overview page needs a valid API key.
     ApiKey,
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real app on an ephemeral port, over a temporary database filled
 //! through rates-store, checked over real HTTP.
 
+mod browser;
 mod helpers;
 
 mod auth;
@@ -8,4 +9,5 @@ mod caching;
 mod concurrency;
 mod cors;
 mod errors;
+mod page;
 mod routes;
