@@ -38,9 +38,12 @@ impl Output {
     }
 
     /// Prints the JSON document (only with `--json`).
-    pub fn json(&self, value: &serde_json::Value) {
+    pub fn json(&self, value: &impl serde::Serialize) {
         if self.json {
-            let _ = writeln!(std::io::stdout().lock(), "{value}");
+            let mut stdout = std::io::stdout().lock();
+            // Serializing our own reports into JSON cannot fail; a closed stdout is ignored.
+            let _ = serde_json::to_writer(&mut stdout, value);
+            let _ = writeln!(stdout);
         }
     }
 
@@ -72,31 +75,5 @@ impl Output {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
     }
 }

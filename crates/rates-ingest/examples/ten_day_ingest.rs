@@ -4,7 +4,7 @@
 //! cargo run --release -p rates-ingest --example ten_day_ingest [RUNS]
 //! ```
 //!
-//! Starts the mock in-process, and for each Fixer plan and concurrency times [`rates_ingest::run`]
+//! Starts the mock in-process, and for each Fixer plan and concurrency times [`rates_ingest::ingest`]
 //! into a fresh SQLite file (currency names fetched, as on a first run); prints the median, min
 //! and max wall time and the requests made. The target is under 1 s with the default
 //! concurrency of 4, on the free plan too (a refused timeseries request, then 10 dates).
@@ -48,8 +48,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             for _ in 0..runs {
                 let database = TestDatabase::sqlite()?;
                 let plan = rates_ingest::plan(&options, today_utc(), database.store())?;
-                let report =
-                    rates_ingest::run(&client, database.store(), &plan, concurrency, &mut |_| {});
+                let report = rates_ingest::ingest(&client, database.store(), &plan, &mut |_| {});
                 if !report.succeeded() {
                     return Err(format!("dates failed: {:?}", report.failed_dates()).into());
                 }

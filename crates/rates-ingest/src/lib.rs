@@ -20,8 +20,10 @@ pub use error::IngestError;
 /// `info` because the HTTP library logs request lines (access key included) at `debug`.
 pub use fixer_client::{Client, Quota, HTTP_LOG_TARGET};
 pub use plan::{DateSelection, Plan, RequestCost, MAX_TIMESERIES_DAYS};
-pub use report::{DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report};
-pub use run::run;
+pub use report::{
+    compact_dates, DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report, RunStop,
+};
+pub use run::ingest;
 
 /// What to ingest: the dates, what to ask Fixer for, and how many requests to keep in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +76,7 @@ pub fn client_from_settings(settings: &FixerSettings) -> Result<Client, IngestEr
     builder.build().map_err(IngestError::Client)
 }
 
-/// Plans a run: resolves the dates against `today` (UTC), leaves out those already stored when
+/// Plans an ingest (the first step of [`ingest`]): resolves the dates against `today` (UTC), leaves out those already stored when
 /// `only_missing` is set, and decides whether currency names must be fetched (only when the
 /// store holds none). Reads the store; fetches nothing.
 pub fn plan(options: &IngestOptions, today: Date, store: &Store) -> Result<Plan, IngestError> {
@@ -96,17 +98,6 @@ pub fn plan(options: &IngestOptions, today: Date, store: &Store) -> Result<Plan,
         base: options.base,
         symbols: options.symbols.clone(),
         fetch_names,
+        concurrency: options.concurrency.max(1),
     })
-}
-
-/// Plans and runs an ingest in one call (what a scheduled ingest does): see [`plan`] and [`run`].
-pub fn ingest(
-    client: &Client,
-    store: &Store,
-    options: &IngestOptions,
-    today: Date,
-    on_date: &mut dyn FnMut(&DateReport),
-) -> Result<Report, IngestError> {
-    let plan = plan(options, today, store)?;
-    Ok(run(client, store, &plan, options.concurrency, on_date))
 }

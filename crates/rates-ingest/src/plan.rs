@@ -55,6 +55,8 @@ pub struct Plan {
     pub symbols: Vec<Currency>,
     /// Whether currency names will be fetched (one `symbols` request): only when none are held.
     pub fetch_names: bool,
+    /// Requests in flight at most (at least 1).
+    pub concurrency: usize,
 }
 
 /// The Fixer requests a plan will cost, for `--dry-run`.
@@ -123,6 +125,7 @@ mod tests {
             base: Currency::EUR,
             symbols: Vec::new(),
             fetch_names: false,
+            concurrency: 1,
         }
     }
 

@@ -8,14 +8,14 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use fixer_client::{
-    Client, CurrencyCode, Error as FixerError, FixerErrorKind, Quota, RatesOptions,
+    Client, CurrencyCode, Error as FixerError, FixerErrorKind, Quota, RatesOptions, TransportKind,
 };
 use rates_domain::{format_date, Currency, DateRange, RateTable, Source};
 use rates_store::{Store, WriteCounts};
 use time::Date;
 
 use crate::plan::Plan;
-use crate::report::{DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report};
+use crate::report::{DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report, RunStop};
 
 /// One unit of work for a fetching thread.
 #[derive(Debug, Clone)]
@@ -46,25 +46,27 @@ struct Shared<'a> {
     queue: Mutex<VecDeque<Job>>,
     timeseries_refused: AtomicBool,
     /// Set by a failure that every further request would repeat (bad key, quota used up, plan
-    /// without this base...): the remaining dates fail without spending requests.
-    stop_reason: Mutex<Option<String>>,
+    /// without this base...): the remaining dates fail without spending requests. What to fix,
+    /// and the error.
+    stop: Mutex<Option<(String, String)>>,
     requests: AtomicU32,
     /// The fetched names (or why they could not be fetched), stored once the dates are done.
     names: Mutex<Option<FetchedNames>>,
 }
 
-/// Runs `plan`: fetches every planned date from Fixer with up to `concurrency` requests in
-/// flight, validates each day and stores it in one transaction, and calls `on_date` on the
-/// calling thread as each date finishes. Never panics and never stops at a failed date: failures
-/// are in the report.
+/// Ingests `plan` (see [`plan`](crate::plan())): fetches every planned date from Fixer with up
+/// to `plan.concurrency` requests in flight, validates each day and stores it in one
+/// transaction, and calls `on_date` on the calling thread as each date finishes. Never panics.
+/// A date that fails for its own reasons does not stop the others; a failure every date would
+/// repeat (a refused key, a used-up quota, an unreachable Fixer) stops the run, and the report
+/// says once what to fix ([`Report::stop`]).
 ///
 /// Blocking (it makes HTTP requests and database writes); from async code call it on a blocking
 /// thread. No runtime is needed.
-pub fn run(
+pub fn ingest(
     client: &Client,
     store: &Store,
     plan: &Plan,
-    concurrency: usize,
     on_date: &mut dyn FnMut(&DateReport),
 ) -> Report {
     let started = Instant::now();
@@ -72,14 +74,18 @@ pub fn run(
     let options = match rates_options(plan) {
         Ok(options) => options,
         Err(reason) => {
+            // Every date would fail the same way: say it once.
             for date in &plan.dates {
-                collector.date(failed(*date, reason.clone()));
+                collector.date(stopped(*date));
             }
+            let fix = "check RATES__INGEST__BASE and RATES__INGEST__SYMBOLS (ingest.base, \
+                       ingest.symbols, or --base and --symbols)";
             return collector.finish(
                 plan,
                 0,
                 FetchStrategy::Nothing,
                 NamesOutcome::NotAsked,
+                Some((fix.to_owned(), reason)),
                 started,
             );
         }
@@ -91,7 +97,7 @@ pub fn run(
         options,
         queue: Mutex::new(VecDeque::new()),
         timeseries_refused: AtomicBool::new(false),
-        stop_reason: Mutex::new(None),
+        stop: Mutex::new(None),
         requests: AtomicU32::new(0),
         names: Mutex::new(None),
     };
@@ -136,7 +142,7 @@ pub fn run(
     }
     *lock(&shared.queue) = jobs;
 
-    let workers = concurrency.clamp(1, 64);
+    let workers = plan.concurrency.clamp(1, 64);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let sender = sender.clone();
@@ -175,7 +181,8 @@ pub fn run(
         None if names_wanted => NamesOutcome::NotAsked,
         None => NamesOutcome::AlreadyHeld,
     };
-    collector.finish(plan, requests, strategy, names, started)
+    let stop = lock(&shared.stop).take();
+    collector.finish(plan, requests, strategy, names, stop, started)
 }
 
 fn rates_options(plan: &Plan) -> Result<RatesOptions, String> {
@@ -204,40 +211,87 @@ fn failed(date: Date, reason: String) -> DateReport {
     }
 }
 
-/// Whether every further request would fail the same way, so that sending them wastes quota.
-fn stops_the_run(error: &FixerError) -> bool {
-    if error.is_auth_failure() || error.is_quota_exceeded() || error.is_base_currency_restricted() {
-        return true;
+fn stopped(date: Date) -> DateReport {
+    DateReport {
+        date,
+        outcome: DateOutcome::RunStopped,
     }
-    match error {
-        FixerError::Config(_) => true,
-        FixerError::Gateway { status: 404, .. } | FixerError::Http { status: 404, .. } => true,
-        _ => matches!(
-            error.fixer_kind(),
-            Some(
-                FixerErrorKind::HttpsAccessRestricted
-                    | FixerErrorKind::AccessRestricted
-                    | FixerErrorKind::InvalidBaseCurrency
-                    | FixerErrorKind::InvalidCurrencyCodes
-                    | FixerErrorKind::InvalidApiFunction
-                    | FixerErrorKind::NotFound
-            )
-        ),
+}
+
+/// When every further request would fail the same way (so that sending them wastes quota and
+/// repeats the error once per date), what the user must change; `None` for a failure of this
+/// request alone.
+fn fix_for(error: &FixerError) -> Option<String> {
+    let fix = if error.is_auth_failure() {
+        "Fixer refused the access key: check FIXER_ACCESS_KEY (fixer.access_key); a key from \
+         APILayer needs FIXER_BASE_URL=https://api.apilayer.com/fixer"
+    } else if error.is_quota_exceeded() {
+        "the Fixer plan's request quota is used up: wait for it to renew, or upgrade the plan"
+    } else if error.is_base_currency_restricted() {
+        "the Fixer plan only allows base EUR: set RATES__INGEST__BASE=EUR (ingest.base, or --base EUR)"
+    } else {
+        match error {
+            FixerError::Config(_) => "check the fixer.* settings",
+            FixerError::Gateway { status: 404, .. } | FixerError::Http { status: 404, .. } => {
+                "Fixer answered 404: check FIXER_BASE_URL (fixer.base_url)"
+            }
+            FixerError::Transport { kind, .. } => unreachable_fix(*kind)?,
+            FixerError::RetriesExhausted { last, .. } => match last.as_ref() {
+                FixerError::Transport { kind, .. } => unreachable_fix(*kind)?,
+                _ => return None,
+            },
+            _ => match error.fixer_kind()? {
+                FixerErrorKind::HttpsAccessRestricted => {
+                    "the Fixer plan does not allow HTTPS (the free plan): set \
+                     FIXER_BASE_URL=http://data.fixer.io/api"
+                }
+                FixerErrorKind::AccessRestricted => {
+                    "the Fixer plan does not allow these requests: upgrade it, or ingest base EUR"
+                }
+                FixerErrorKind::InvalidBaseCurrency => {
+                    "Fixer does not know the base currency: check RATES__INGEST__BASE (ingest.base, or --base)"
+                }
+                FixerErrorKind::InvalidCurrencyCodes => {
+                    "Fixer does not know a currency asked for: check RATES__INGEST__SYMBOLS \
+                     (ingest.symbols, or --symbols)"
+                }
+                FixerErrorKind::InvalidApiFunction | FixerErrorKind::NotFound => {
+                    "Fixer does not know the endpoint: check FIXER_BASE_URL (fixer.base_url)"
+                }
+                _ => return None,
+            },
+        }
+    };
+    Some(fix.to_owned())
+}
+
+/// What to fix when Fixer cannot be reached at all; `None` for failures that may be this
+/// request's alone (a timeout, a reset connection).
+fn unreachable_fix(kind: TransportKind) -> Option<&'static str> {
+    match kind {
+        TransportKind::Dns | TransportKind::Connect | TransportKind::InvalidUrl => {
+            Some("cannot reach Fixer: check FIXER_BASE_URL (fixer.base_url) and the network")
+        }
+        _ => None,
     }
 }
 
 impl Shared<'_> {
-    fn stop_reason(&self) -> Option<String> {
-        lock(&self.stop_reason).clone()
+    fn stopped(&self) -> bool {
+        lock(&self.stop).is_some()
     }
 
-    fn note_failure(&self, error: &FixerError) {
-        if stops_the_run(error) {
-            let mut reason = lock(&self.stop_reason);
-            if reason.is_none() {
-                *reason = Some(error.to_string());
-            }
+    /// Records `error`; true when it stops the run (its dates are then reported as
+    /// [`DateOutcome::RunStopped`], and the error once, in the report's stop).
+    fn note_failure(&self, error: &FixerError) -> bool {
+        let Some(fix) = fix_for(error) else {
+            return false;
+        };
+        let mut stop = lock(&self.stop);
+        if stop.is_none() {
+            *stop = Some((fix, error.to_string()));
         }
+        true
     }
 
     fn count_request(&self) {
@@ -269,14 +323,21 @@ fn execute(shared: &Shared<'_>, job: Job, events: &Sender<Event>) {
         // The receiver lives until every fetching thread is done; a failed send cannot happen.
         let _ = events.send(Event::Date(report));
     };
-    if let Some(reason) = shared.stop_reason() {
+    let failure = |date: Date, error: &FixerError| {
+        if shared.note_failure(error) {
+            stopped(date)
+        } else {
+            failed(date, error.to_string())
+        }
+    };
+    if shared.stopped() {
         let dates = match job {
             Job::Span(_, dates) => dates,
             Job::Day(date) => vec![date],
             Job::Names => Vec::new(),
         };
         for date in dates {
-            send(failed(date, format!("not fetched: {reason}")));
+            send(stopped(date));
         }
         return;
     }
@@ -294,10 +355,7 @@ fn execute(shared: &Shared<'_>, job: Job, events: &Sender<Event>) {
                     }
                     send(store_day(shared, date, rates.base, &rates.rates));
                 }
-                Err(error) => {
-                    shared.note_failure(&error);
-                    send(failed(date, error.to_string()));
-                }
+                Err(error) => send(failure(date, &error)),
             }
         }
         Job::Span(span, dates) => {
@@ -335,9 +393,8 @@ fn execute(shared: &Shared<'_>, job: Job, events: &Sender<Event>) {
                     requeue_as_days(shared, dates);
                 }
                 Err(error) => {
-                    shared.note_failure(&error);
                     for date in dates {
-                        send(failed(date, error.to_string()));
+                        send(failure(date, &error));
                     }
                 }
             }
@@ -436,6 +493,7 @@ impl<'a> Collector<'a> {
         requests: u32,
         strategy: FetchStrategy,
         names: NamesOutcome,
+        stop: Option<(String, String)>,
         started: Instant,
     ) -> Report {
         let mut dates = self.dates;
@@ -450,9 +508,17 @@ impl<'a> Collector<'a> {
             .values()
             .filter_map(|report| match report.outcome {
                 DateOutcome::Stored(counts) => Some(counts),
-                DateOutcome::Failed { .. } => None,
+                DateOutcome::Failed { .. } | DateOutcome::RunStopped => None,
             })
             .fold(WriteCounts::default(), |total, counts| total + counts);
+        let stop = stop.map(|(fix, error)| RunStop {
+            fix,
+            error,
+            dates: dates
+                .values()
+                .filter(|report| report.outcome == DateOutcome::RunStopped)
+                .count(),
+        });
         Report {
             base: plan.base,
             dates: dates.into_values().collect(),
@@ -462,6 +528,7 @@ impl<'a> Collector<'a> {
             quota: self.quota,
             strategy,
             names,
+            stop,
             elapsed: started.elapsed(),
         }
     }

@@ -11,15 +11,14 @@
 //! next tick of any server retries. On PostgreSQL a run also holds the store's run lock (an
 //! advisory lock) throughout, so two runs never overlap even if clocks disagree.
 
-use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rates_domain::{format_date, today_utc};
-use rates_ingest::{IngestError, IngestOptions, Report};
+use rates_domain::today_utc;
+use rates_ingest::{DateOutcome, IngestError, IngestOptions, Report};
 use rates_settings::{Schedule, Settings};
 use rates_store::{IngestRunLock, Store, StoreError};
 use tokio::sync::watch;
@@ -63,8 +62,20 @@ impl ScheduledIngest {
         let options = IngestOptions::from_settings(&settings.ingest)
             .context("`ingest.schedule` is set, but the ingest settings are invalid")?;
         let job_store = store.clone();
-        let ingest =
-            move || rates_ingest::ingest(&client, &job_store, &options, today_utc(), &mut |_| {});
+        let ingest = move || {
+            let plan = rates_ingest::plan(&options, today_utc(), &job_store)?;
+            Ok(rates_ingest::ingest(
+                &client,
+                &job_store,
+                &plan,
+                &mut |date| {
+                    // A stopped run says why once, in the summary.
+                    if let DateOutcome::Failed { .. } = date.outcome {
+                        log::warn!("scheduled ingest: {date}");
+                    }
+                },
+            ))
+        };
         Ok(Some(ScheduledIngest::new(every, store, Arc::new(ingest))))
     }
 
@@ -149,12 +160,12 @@ impl ScheduledIngest {
         let outcome = match result {
             Ok(Ok(report)) => {
                 if report.succeeded() {
-                    log::info!("scheduled ingest: {}", summary(&report));
+                    log::info!("scheduled ingest: {}", report.summary());
                     TickOutcome::Succeeded
                 } else {
                     log::warn!(
                         "scheduled ingest: {}; retrying at the next tick",
-                        summary(&report)
+                        report.summary()
                     );
                     TickOutcome::Failed
                 }
@@ -289,57 +300,6 @@ fn holder_name() -> String {
     )
 }
 
-/// The report in one log line.
-fn summary(report: &Report) -> String {
-    let failed = report.failed_dates();
-    let mut line = match (report.dates.first(), report.dates.last()) {
-        (Some(first), Some(last)) => format!(
-            "{} dates {}..{}",
-            report.dates.len(),
-            format_date(first.date),
-            format_date(last.date)
-        ),
-        _ => "no dates to fetch".to_owned(),
-    };
-    let totals = &report.totals;
-    let _ = write!(
-        line,
-        ", {} request(s); {} inserted, {} updated, {} unchanged, {} failed in {:.1?}",
-        report.requests,
-        totals.inserted,
-        totals.updated,
-        totals.unchanged,
-        failed.len(),
-        report.elapsed
-    );
-    if let Some(remaining) = report
-        .quota
-        .as_ref()
-        .and_then(|quota| quota.remaining_month)
-    {
-        let _ = write!(line, "; {remaining} Fixer requests left this month");
-    }
-    if !failed.is_empty() {
-        let reasons: Vec<String> = report
-            .dates
-            .iter()
-            .filter_map(|date| match &date.outcome {
-                rates_ingest::DateOutcome::Failed { reason } => {
-                    Some(format!("{}: {reason}", format_date(date.date)))
-                }
-                rates_ingest::DateOutcome::Stored(_) => None,
-            })
-            .take(3)
-            .collect();
-        let _ = write!(line, " ({}", reasons.join("; "));
-        if failed.len() > reasons.len() {
-            let _ = write!(line, "; ...");
-        }
-        line.push(')');
-    }
-    line
-}
-
 /// `3600s` as `1h`, for the start-up line.
 fn humane(every: Duration) -> String {
     let secs = every.as_secs();
@@ -357,7 +317,7 @@ fn humane(every: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use fixer_client::mock::{Fault, MockFixer, Plan, DEFAULT_MOCK_KEY};
-    use rates_domain::{Currency, DateRange};
+    use rates_domain::{format_date, Currency, DateRange};
     use rates_settings::AccessKey;
     use rates_store::testing::TestDatabase;
 

@@ -9,7 +9,7 @@ use rates_domain::{format_date, parse_date, today_utc, Currency, DateRange};
 use time::macros::date;
 use time::Date;
 
-use crate::helpers::{TestResult, World, KEY};
+use crate::helpers::{Run, TestResult, World, KEY};
 
 fn held(world: &World, from: Date, to: Date) -> Result<BTreeSet<Date>, Box<dyn std::error::Error>> {
     Ok(world
@@ -35,8 +35,11 @@ fn the_default_window_is_the_ten_days_ending_today() -> TestResult {
         }
         assert_eq!(held(&world, window.start(), window.end())?.len(), 10);
         assert!(
-            run.stdout
-                .contains("Summary: 10 date(s), 10 stored, 0 failed"),
+            run.stdout.contains(&format!(
+                "Summary: 10 date(s) {}..{}: 10 stored, 0 failed",
+                format_date(window.start()),
+                format_date(window.end())
+            )),
             "{}",
             run.stdout
         );
@@ -266,8 +269,20 @@ fn transient_faults_are_retried() -> TestResult {
     Ok(())
 }
 
+/// The output of a run that stopped on a failure every date would repeat: one line, the
+/// summary, naming the error once and what to fix.
+fn assert_stopped_in_one_line(run: &Run, error: &str, fix: &str) -> TestResult {
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(output.lines().count(), 1, "{output}");
+    assert_eq!(output.matches(error).count(), 1, "{output}");
+    assert!(run.stdout.starts_with("Summary: "), "{output}");
+    assert!(run.stdout.contains(fix), "{output}");
+    Ok(())
+}
+
 #[test]
-fn a_refused_key_fails_fast_with_fixers_message_after_one_request() -> TestResult {
+fn a_failure_every_date_would_repeat_stops_after_one_request_with_one_line_saying_what_to_fix(
+) -> TestResult {
     let world = World::sqlite(Plan::Free)?;
     let run = world
         .run_with(
@@ -276,12 +291,12 @@ fn a_refused_key_fails_fast_with_fixers_message_after_one_request() -> TestResul
         )?
         .expect_code(1)?;
     assert_eq!(world.mock.total_requests(), 1, "{}", run.stdout);
-    assert!(run.stdout.contains("Fixer error 101"), "{}", run.stdout);
     assert!(
         run.stdout.contains("7 failed (2024-01-02..2024-01-08)"),
         "{}",
         run.stdout
     );
+    assert_stopped_in_one_line(&run, "Fixer error 101", "check FIXER_ACCESS_KEY")?;
     assert!(!run.stdout.contains("wrong-key-0000") && !run.stderr.contains("wrong-key-0000"));
 
     // A used-up quota stops the run the same way, whatever the concurrency.
@@ -295,8 +310,45 @@ fn a_refused_key_fails_fast_with_fixers_message_after_one_request() -> TestResul
         .run(&["ingest", "--from", "2024-01-03", "--to", "2024-01-12"])?
         .expect_code(1)?;
     assert_eq!(world.mock.total_requests(), 1, "{}", run.stdout);
-    assert!(run.stdout.contains("Fixer error 104"), "{}", run.stdout);
+    assert_stopped_in_one_line(&run, "Fixer error 104", "quota is used up")?;
     assert!(held(&world, date!(2024 - 01 - 03), date!(2024 - 01 - 12))?.is_empty());
+
+    // The free plan's answer to HTTPS, for a year of dates: one line naming the setting.
+    let world = World::sqlite(Plan::Free)?;
+    world
+        .mock
+        .fail_next(1, Fault::fixer_typed(105, "https_access_restricted"));
+    let run = world
+        .run(&["ingest", "--from", "2023-01-01", "--to", "2023-12-31"])?
+        .expect_code(1)?;
+    assert_eq!(world.mock.total_requests(), 1, "{}", run.stdout);
+    assert_stopped_in_one_line(
+        &run,
+        "Fixer error 105",
+        "set FIXER_BASE_URL=http://data.fixer.io/api",
+    )?;
+    assert!(
+        run.stdout.contains("365 date(s) not stored"),
+        "{}",
+        run.stdout
+    );
+
+    // Nothing listening where Fixer should be.
+    let world = World::sqlite(Plan::Free)?;
+    let run = world
+        .run_with(
+            &["ingest", "--days", "30"],
+            &[
+                ("FIXER_BASE_URL", "http://127.0.0.1:1/api"),
+                ("RATES__FIXER__MAX_RETRIES", "0"),
+            ],
+        )?
+        .expect_code(1)?;
+    assert_stopped_in_one_line(
+        &run,
+        "could not connect",
+        "cannot reach Fixer: check FIXER_BASE_URL",
+    )?;
     Ok(())
 }
 
