@@ -113,9 +113,7 @@ impl Refresher {
             if version > current.version() {
                 let read = connection.read_rates(base, Some(current.version()))?;
                 let days = read.tables.len();
-                inner.update(|latest| {
-                    latest.with_changes(read.tables, read.currencies, read.version)
-                })?;
+                inner.update(|latest| latest.with_read_changes(read))?;
                 log::info!(
                     "reloaded {days} changed days into memory in {} ms (data version {version})",
                     started.elapsed().as_millis()
@@ -123,7 +121,7 @@ impl Refresher {
             } else {
                 // The counter went back: another database, or one restored from a backup.
                 let read = connection.read_rates(base, None)?;
-                let snapshot = Snapshot::new(base, read.tables, read.currencies, read.version)?;
+                let snapshot = Snapshot::from_read(base, read)?;
                 let days = snapshot.len();
                 inner.replace(snapshot);
                 log::info!(

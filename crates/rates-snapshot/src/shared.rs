@@ -161,7 +161,7 @@ impl SharedSnapshot {
         let started = Instant::now();
         let read = connection.read_rates(base, None)?;
         let keys = ApiKeys::new(connection.active_api_keys()?);
-        let snapshot = Snapshot::new(base, read.tables, read.currencies, read.version)?;
+        let snapshot = Snapshot::from_read(base, read)?;
         log::info!(
             "loaded {} rates of {} days into memory in {} ms (data version {})",
             snapshot.rate_count(),

@@ -1,10 +1,11 @@
 //! [`Snapshot`]: every rate table held in one base, in date order, with the currency list and
 //! the store's data version they reflect. Immutable: a change builds a new snapshot.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rates_domain::{Currency, DateRange};
-use rates_store::{CurrencyRecord, StoredRateTable};
+use rates_store::{CurrencyRecord, DayHistory, StoredRateTable};
 use time::{Date, OffsetDateTime};
 
 use crate::error::SnapshotError;
@@ -25,6 +26,8 @@ pub struct Snapshot {
     /// Sorted by date, one table per date, every table in `base`.
     days: Vec<Arc<StoredRateTable>>,
     currencies: Arc<[CurrencyRecord]>,
+    /// The days whose history says more than their last change (see [`crate::history`]).
+    histories: Arc<BTreeMap<Date, DayHistory>>,
     version: i64,
     built_at: OffsetDateTime,
 }
@@ -85,6 +88,7 @@ impl Snapshot {
             base,
             days,
             currencies: currencies.into(),
+            histories: Arc::default(),
             version,
             built_at: OffsetDateTime::now_utc(),
         })
@@ -96,6 +100,7 @@ impl Snapshot {
             base,
             days: Vec::new(),
             currencies: Arc::from(Vec::new()),
+            histories: Arc::default(),
             version: 0,
             built_at: OffsetDateTime::now_utc(),
         }
@@ -305,6 +310,28 @@ impl Snapshot {
         }
         self.days = merged;
         Ok(())
+    }
+
+    pub(crate) fn histories(&self) -> &BTreeMap<Date, DayHistory> {
+        &self.histories
+    }
+
+    /// This snapshot with `histories` instead of its own.
+    pub(crate) fn replacing_histories(&self, histories: BTreeMap<Date, DayHistory>) -> Snapshot {
+        let mut next = self.clone();
+        next.histories = Arc::new(histories);
+        next.built_at = OffsetDateTime::now_utc();
+        next
+    }
+
+    /// The tables held strictly before `date`, in date order.
+    pub(crate) fn days_before(&self, date: Date) -> Days<'_> {
+        let end = match self.position(date) {
+            Ok(index) | Err(index) => index,
+        };
+        Days {
+            inner: self.days.get(..end).unwrap_or_default().iter(),
+        }
     }
 
     fn position(&self, date: Date) -> Result<usize, usize> {

@@ -25,8 +25,8 @@ pub use error::{Backend, StoreError};
 pub use ingest_run_lock::IngestRunLock;
 pub use read_connection::{ActiveApiKey, RatesRead, ReadConnection};
 pub use records::{
-    ApiKeyRecord, ApiKeyUse, BulkProgress, CurrencyRecord, IngestLockHolder, RateRevision,
-    StoredRateTable, WriteCounts,
+    ApiKeyRecord, ApiKeyUse, BulkProgress, CurrencyRecord, DayHistory, IngestLockHolder,
+    RateRevision, StoredRateTable, ValueHistory, WriteCounts,
 };
 pub use store::Store;
 pub use writes::DEFAULT_DAYS_PER_BATCH;

@@ -18,9 +18,9 @@ use rates_domain::Currency;
 use crate::database_url::DatabaseUrl;
 use crate::error::StoreError;
 use crate::pool::{apply_sqlite_pragmas, connect_error};
-use crate::reads::{assemble_days, currency_records, RangeRow};
-use crate::records::{CurrencyRecord, StoredRateTable};
-use crate::schema::{api_keys, currencies, data_version, day_versions, rates};
+use crate::reads::{assemble_days, currency_records, day_histories, RangeRow, RevisionRow};
+use crate::records::{CurrencyRecord, DayHistory, StoredRateTable};
+use crate::schema::{api_keys, currencies, data_version, day_versions, rate_revisions, rates};
 use crate::store::Store;
 
 /// How long a SQLite read waits for a lock before failing (readers rarely need one under WAL;
@@ -67,6 +67,9 @@ pub struct RatesRead {
     pub tables: Vec<StoredRateTable>,
     /// Every currency held, with names where known.
     pub currencies: Vec<CurrencyRecord>,
+    /// The history of those of `tables`' days that have one (a corrected value, or values
+    /// stored at different times), in date order: what `as_of` reads are answered from.
+    pub histories: Vec<DayHistory>,
 }
 
 /// An active API key as a read model holds it: the hash presented keys are compared by, and the
@@ -174,7 +177,7 @@ impl ReadConnection {
         base: Currency,
         changed_since: Option<i64>,
     ) -> Result<RatesRead, StoreError> {
-        let (version, rows, currency_rows) = in_read_transaction!(self, |conn| {
+        let (version, rows, revision_rows, currency_rows) = in_read_transaction!(self, |conn| {
             let version = data_version::table
                 .select(data_version::version)
                 .find(1)
@@ -210,18 +213,52 @@ impl ReadConnection {
                     .load(conn)
                     .map_err(StoreError::query("reading the days changed"))?,
             };
+            let revision_columns = (
+                rate_revisions::date,
+                rate_revisions::currency,
+                rate_revisions::rate,
+                rate_revisions::source,
+                rate_revisions::served_from,
+                rate_revisions::served_until,
+            );
+            let revision_rows: Vec<RevisionRow> = match changed_since {
+                None => rate_revisions::table
+                    .filter(rate_revisions::base.eq(base.as_str()))
+                    .select(revision_columns)
+                    .order(rate_revisions::id.asc())
+                    .load(conn)
+                    .map_err(StoreError::query("reading every revision"))?,
+                Some(since) => rate_revisions::table
+                    .filter(rate_revisions::base.eq(base.as_str()))
+                    .filter(
+                        rate_revisions::date.eq_any(
+                            day_versions::table
+                                .filter(day_versions::base.eq(base.as_str()))
+                                .filter(day_versions::version.gt(since))
+                                .select(day_versions::date),
+                        ),
+                    )
+                    .select(revision_columns)
+                    .order(rate_revisions::id.asc())
+                    .load(conn)
+                    .map_err(StoreError::query(
+                        "reading the revisions of the days changed",
+                    ))?,
+            };
             let currency_rows: Vec<(String, Option<String>)> = currencies::table
                 .filter(currencies::held.eq(true))
                 .select((currencies::code, currencies::name))
                 .order(currencies::code.asc())
                 .load(conn)
                 .map_err(StoreError::query("listing the currencies"))?;
-            Ok((version, rows, currency_rows))
+            Ok((version, rows, revision_rows, currency_rows))
         })?;
+        let histories = day_histories(base, &rows, revision_rows)?;
         Ok(RatesRead {
             version,
             tables: assemble_days(base, rows)?,
             currencies: currency_records(currency_rows)?,
+            histories,
         })
     }
 

@@ -7,7 +7,7 @@ use rates_domain::{format_date, Currency, DateRange, Rate, RateTable, Source};
 use time::{Date, PrimitiveDateTime};
 
 use crate::error::StoreError;
-use crate::records::{CurrencyRecord, RateRevision, StoredRateTable};
+use crate::records::{CurrencyRecord, DayHistory, RateRevision, StoredRateTable, ValueHistory};
 use crate::schema::{currencies, data_version, rate_revisions, rates};
 use crate::sql_values::{LoadedCode, LoadedDate, LoadedTimestamp};
 use crate::store::Store;
@@ -76,6 +76,86 @@ pub(crate) fn assemble_days(
         }
     }
     Ok(tables)
+}
+
+/// One revision of some day as read: date, code, value, source, served from, served until.
+pub(crate) type RevisionRow = (
+    LoadedDate,
+    LoadedCode,
+    f64,
+    String,
+    LoadedTimestamp,
+    LoadedTimestamp,
+);
+
+/// The [`DayHistory`] of every day in `rows` (sorted by date) that has a revision in `revisions`
+/// (sorted oldest first) or whose values were last changed at different times; the other days'
+/// values have all been served since the day's last change, which the table already says.
+pub(crate) fn day_histories(
+    base: Currency,
+    rows: &[RangeRow],
+    revisions: Vec<RevisionRow>,
+) -> Result<Vec<DayHistory>, StoreError> {
+    let currency = |code: &LoadedCode, date: Date| match code {
+        LoadedCode::Valid(currency) => Ok(*currency),
+        LoadedCode::Invalid(text) => parse_code(text, || {
+            format!("rates for {} in base {base}", format_date(date))
+        }),
+    };
+    let mut replaced: BTreeMap<(Date, Currency), Vec<RateRevision>> = BTreeMap::new();
+    for (LoadedDate(date), code, value, source, LoadedTimestamp(from), LoadedTimestamp(until)) in
+        revisions
+    {
+        let quoted = currency(&code, date)?;
+        let context = || {
+            format!(
+                "revision of {quoted} on {} in base {base}",
+                format_date(date)
+            )
+        };
+        replaced
+            .entry((date, quoted))
+            .or_default()
+            .push(RateRevision {
+                date,
+                base,
+                currency: quoted,
+                rate: parse_rate(value, context)?,
+                source: source
+                    .parse::<Source>()
+                    .map_err(|error| StoreError::corrupt(format!("{}: {error}", context())))?,
+                served_from: timestamps::loaded(from),
+                served_until: timestamps::loaded(until),
+            });
+    }
+    let revised_days: BTreeSet<Date> = replaced.keys().map(|(date, _)| *date).collect();
+    let mut histories = Vec::new();
+    for day in rows.chunk_by(|a, b| a.0 .0 == b.0 .0) {
+        let Some((LoadedDate(date), ..)) = day.first() else {
+            continue;
+        };
+        let date = *date;
+        let uniform = day.windows(2).all(|pair| match pair {
+            [a, b] => a.3 .0 == b.3 .0,
+            _ => true,
+        });
+        if uniform && !revised_days.contains(&date) {
+            continue;
+        }
+        let mut values = BTreeMap::new();
+        for (_, code, _, LoadedTimestamp(changed)) in day {
+            let quoted = currency(code, date)?;
+            values.insert(
+                quoted,
+                ValueHistory {
+                    current_since: timestamps::loaded(*changed),
+                    replaced: replaced.remove(&(date, quoted)).unwrap_or_default(),
+                },
+            );
+        }
+        histories.push(DayHistory { date, base, values });
+    }
+    Ok(histories)
 }
 
 /// Turns `(code, name)` rows of the currencies table into records.

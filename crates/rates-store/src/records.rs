@@ -1,5 +1,6 @@
 //! What the store hands back: stored tables, write counts, revisions, currencies, API keys.
 
+use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
 
 use rates_domain::{Currency, Rate, RateTable, Source};
@@ -83,6 +84,30 @@ pub struct RateRevision {
     pub served_from: OffsetDateTime,
     /// When it was replaced.
     pub served_until: OffsetDateTime,
+}
+
+/// How one stored value came to be: since when its current value is served, and the values it
+/// replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueHistory {
+    /// When the current value started being served (its last change).
+    pub current_since: OffsetDateTime,
+    /// The values it replaced, oldest first, each with the span it was served.
+    pub replaced: Vec<RateRevision>,
+}
+
+/// What one day's values have been over time, for a day where that says more than the day's
+/// last change: a value of it was corrected, or its values were stored at different times.
+///
+/// For every other day, each value has been served unchanged since the day's `last_changed`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayHistory {
+    /// The day.
+    pub date: Date,
+    /// The base its rates are stored in.
+    pub base: Currency,
+    /// Every currency of the day (the base's own rate is not stored, so not listed).
+    pub values: BTreeMap<Currency, ValueHistory>,
 }
 
 /// A currency held in the rates, with its name where one is known.

@@ -70,5 +70,5 @@ diesel::table! {
     }
 }
 
-// Subqueries: the days changed since a version, filtering the rates read.
-diesel::allow_tables_to_appear_in_same_query!(rates, day_versions);
+// Subqueries: the days changed since a version, filtering the rates and revisions read.
+diesel::allow_tables_to_appear_in_same_query!(rates, rate_revisions, day_versions);

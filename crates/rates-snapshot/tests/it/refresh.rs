@@ -127,3 +127,45 @@ fn a_database_that_goes_away_is_reported_and_the_snapshot_kept() -> TestResult {
     })?;
     Ok(())
 }
+
+#[test]
+fn a_correction_reaches_the_histories_so_as_of_answers_both_values() -> TestResult {
+    for database in TestDatabase::all()? {
+        database
+            .store()
+            .bulk_upsert(&ecb_sample_tables()?, Source::EcbImport)?;
+        let shared = SharedSnapshot::start(
+            database.store().clone(),
+            Currency::EUR,
+            RefreshConfig::default(),
+        )?;
+        let day = date!(2026 - 10 - 30);
+        let original = shared.current().day(day).ok_or("missing")?.clone();
+        let before_correction = time::OffsetDateTime::now_utc();
+        let writer = Store::open(database.url(), Some(1))?;
+        let corrected = RateTable::from_raw(day, Currency::EUR, [("USD", 1.2345)])?;
+        writer.upsert_rate_table(&corrected, Source::Fixer)?;
+        within(Duration::from_secs(1), || {
+            shared.current().history(day).is_some()
+        })?;
+        let snapshot = shared.current();
+        let stored = snapshot.day(day).ok_or("missing")?;
+        let usd_at = |instant| {
+            snapshot
+                .as_of(stored, instant)
+                .and_then(|then| then.table.rate(Currency::USD))
+                .map(|rate| rate.get())
+        };
+        assert_eq!(
+            usd_at(before_correction),
+            original.table.rate(Currency::USD).map(|rate| rate.get())
+        );
+        assert_eq!(usd_at(time::OffsetDateTime::now_utc()), Some(1.2345));
+        let held = snapshot.held_values(stored);
+        let usd = held.get(&Currency::USD).ok_or("no USD")?;
+        assert_eq!(usd.len(), 2);
+        assert_eq!(usd[0].valid_to, Some(usd[1].valid_from));
+        assert!(before_correction < usd[1].valid_from);
+    }
+    Ok(())
+}

@@ -11,6 +11,7 @@ backend_tests!(
     only_the_days_a_write_changed_are_read_again,
     currency_names_move_the_data_version,
     active_api_keys_are_listed_until_revoked,
+    a_corrected_value_reads_with_its_history,
 );
 
 fn a_full_read_holds_every_day_and_the_version_it_belongs_to(
@@ -123,5 +124,57 @@ fn active_api_keys_are_listed_until_revoked(database: &TestDatabase) -> TestResu
     let keys = reader.active_api_keys()?;
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].id, second.id);
+    Ok(())
+}
+
+fn a_corrected_value_reads_with_its_history(database: &TestDatabase) -> TestResult {
+    let store = database.store();
+    store.bulk_upsert(&ecb_sample_tables()?, Source::EcbImport)?;
+    let mut reader = store.read_connection()?;
+    let before = reader.read_rates(Currency::EUR, None)?;
+    assert!(before.histories.is_empty(), "{:?}", before.histories);
+    let day = date!(2026 - 10 - 29);
+    let original = before
+        .tables
+        .iter()
+        .find(|stored| stored.table.date() == day)
+        .ok_or("day missing")?
+        .clone();
+
+    // A correction of USD and a currency new to the day: both give the day a history.
+    let correction = eur_table(day, &[("USD", 1.5), ("XAU", 0.0004)]);
+    store.upsert_rate_table(&correction, Source::Fixer)?;
+    let revisions = store.revisions(day, Currency::EUR, Currency::USD)?;
+    assert_eq!(revisions.len(), 1);
+    let corrected_at = revisions[0].served_until;
+
+    for read in [
+        reader.read_rates(Currency::EUR, None)?,
+        reader.read_rates(Currency::EUR, Some(before.version))?,
+    ] {
+        assert_eq!(read.histories.len(), 1, "{:?}", read.histories);
+        let history = &read.histories[0];
+        assert_eq!((history.date, history.base), (day, Currency::EUR));
+        assert_eq!(history.values.len(), original.table.len() + 1);
+        let usd = history.values.get(&Currency::USD).ok_or("no USD")?;
+        assert_eq!(usd.current_since, corrected_at);
+        assert_eq!(usd.replaced, revisions);
+        assert_eq!(
+            usd.replaced[0].rate,
+            original.table.rate(Currency::USD).ok_or("no USD")?
+        );
+        assert_eq!(usd.replaced[0].served_from, original.last_changed);
+        let gbp = history
+            .values
+            .get(&Currency::parse("GBP")?)
+            .ok_or("no GBP")?;
+        assert_eq!(gbp.current_since, original.last_changed);
+        assert!(gbp.replaced.is_empty());
+        let gold = history
+            .values
+            .get(&Currency::parse("XAU")?)
+            .ok_or("no XAU")?;
+        assert_eq!(gold.current_since, corrected_at);
+    }
     Ok(())
 }
