@@ -118,7 +118,7 @@ pub enum ApiError {
     /// The database did not answer; the cause is logged, not shown.
     #[error("the database is unavailable; retry in a few seconds")]
     DatabaseUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// A value computed from stored data is out of range (e.g. a rebase overflowing f64).
+    /// A computed value is outside the range of `f64`: a rebase or a conversion overflowing.
     #[error("{0}")]
     UnrepresentableValue(String),
 }
@@ -201,7 +201,8 @@ impl ApiError {
                 ApiError::CurrencyNotFound { currency, date }
             }
             DomainError::InvalidAmount { .. } => ApiError::InvalidAmount(error.to_string()),
-            DomainError::ComputedRateOutOfRange { .. } => {
+            DomainError::ComputedRateOutOfRange { .. }
+            | DomainError::ConvertedAmountOutOfRange { .. } => {
                 ApiError::UnrepresentableValue(error.to_string())
             }
         }

@@ -1,6 +1,7 @@
 //! A single exchange rate and the rounding applied to computed rates.
 
 use std::fmt;
+use std::io::Write as _;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -15,10 +16,19 @@ pub const PRECISION: u32 = 10;
 /// Rounds a computed value to [`PRECISION`] significant digits.
 ///
 /// The result is the `f64` nearest to the rounded decimal, so it prints as that decimal
-/// (`0.8950948801`, not `0.89509488010000001`). Zero and non-finite values, and values so close
-/// to `f64::MAX` that rounding up would overflow, are returned as given.
+/// (`0.8950948801`, not `0.89509488010000001`), across the whole range of `f64`, from
+/// subnormals to `1e308`. Zero and non-finite values, and values so close to `f64::MAX` that
+/// rounding up would overflow, are returned as given.
 pub fn round_computed(value: f64) -> f64 {
-    round_significant(value, PRECISION)
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let rounded = round_by_scaling(value).unwrap_or_else(|| round_by_formatting(value));
+    if rounded.is_finite() {
+        rounded
+    } else {
+        value
+    }
 }
 
 /// Rounds `value` to `places` decimal places (e.g. Fixer's fluctuation figures, to 4).
@@ -34,35 +44,64 @@ pub fn round_decimals(value: f64, places: u32) -> f64 {
     scaled.round() / factor
 }
 
-fn round_significant(value: f64, digits: u32) -> f64 {
-    if value == 0.0 || !value.is_finite() {
-        return value;
-    }
-    // `magnitude` is the exponent of the leading digit; the cast is exact for any finite f64.
+/// The powers of ten an `f64` holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The range a value scaled to [`PRECISION`] digits before the point falls in.
+const SCALED_RANGE: std::ops::Range<f64> = 1e9..1e10;
+const _: () = assert!(PRECISION == 10, "SCALED_RANGE is written for ten digits");
+
+/// The common case, about five times faster than formatting: scale by an exact power of ten,
+/// round to an integer, scale back. The integer and the power are both exact, so scaling back
+/// is one correctly rounded operation. Gives up (`None`) where that is not enough: outside
+/// 1e-13..1e32, where the power of ten is not exact, and where the scaled value is so near
+/// a half that its own rounding error could pick the wrong integer.
+fn round_by_scaling(value: f64) -> Option<f64> {
+    // The cast is exact for the exponent of any finite f64; an estimate off by one near a
+    // power of ten is caught by the range check below.
     #[allow(clippy::cast_possible_truncation)]
     let magnitude = value.abs().log10().floor() as i32;
-    let digits = i32::try_from(digits).unwrap_or(i32::MAX);
-    let shift = digits.saturating_sub(1).saturating_sub(magnitude);
-    // Dividing or multiplying an integral f64 by an exactly representable power of ten is
-    // correctly rounded, so the result is the f64 closest to the decimal we mean.
-    if shift >= 0 {
-        let factor = 10f64.powi(shift);
-        let scaled = value * factor;
-        if !scaled.is_finite() {
-            return value;
-        }
-        scaled.round() / factor
+    let shift = (PRECISION as i32 - 1).checked_sub(magnitude)?;
+    let power = *EXACT_POWERS_OF_TEN.get(usize::try_from(shift.unsigned_abs()).ok()?)?;
+    let scaled = if shift >= 0 {
+        value * power
     } else {
-        let factor = 10f64.powi(-shift);
-        let rounded = (value / factor).round() * factor;
-        // Rounding up the largest values can step past f64::MAX.
-        if rounded.is_finite() {
-            rounded
-        } else {
-            value
-        }
+        value / power
+    };
+    // `scaled` is within 2^-53 of the exact product (under 2e-6 in this range).
+    if !SCALED_RANGE.contains(&scaled.abs()) || (scaled.abs().fract() - 0.5).abs() < 1e-5 {
+        return None;
     }
+    let whole = scaled.round();
+    Some(if shift >= 0 {
+        whole / power
+    } else {
+        whole * power
+    })
 }
+
+/// Correct everywhere: Rust's formatting rounds the exact binary value to the digits asked for,
+/// and its parser returns the `f64` nearest to that decimal.
+fn round_by_formatting(value: f64) -> f64 {
+    const DIGITS_AFTER_POINT: usize = PRECISION as usize - 1;
+    let mut text = [0u8; ROUNDED_TEXT_BYTES];
+    let mut unwritten = text.as_mut_slice();
+    if write!(unwritten, "{value:.DIGITS_AFTER_POINT$e}").is_err() {
+        return value;
+    }
+    let written = ROUNDED_TEXT_BYTES - unwritten.len();
+    std::str::from_utf8(text.get(..written).unwrap_or_default())
+        .ok()
+        .and_then(|decimal| decimal.parse().ok())
+        .unwrap_or(value)
+}
+
+/// Room for what `round_by_formatting` writes: sign, [`PRECISION`] digits, point, `e`,
+/// exponent sign and three exponent digits, with some to spare.
+const ROUNDED_TEXT_BYTES: usize = 32;
 
 /// An exchange rate: a finite number greater than zero.
 ///
@@ -209,8 +248,41 @@ mod tests {
         assert_eq!(round_computed(1.1172).to_string(), "1.1172");
     }
 
+    #[test]
+    fn round_computed_is_exact_at_the_ends_of_the_range() {
+        // Values that scaling by a power of ten used to round wrongly.
+        assert_eq!(format!("{:e}", round_computed(1e100)), "1e100");
+        assert_eq!(format!("{:e}", round_computed(1e-20)), "1e-20");
+        assert_eq!(
+            format!("{:e}", round_computed(6.266449429753101e-303)),
+            "6.26644943e-303"
+        );
+        assert_eq!(
+            format!("{:e}", round_computed(1.234567890123e300)),
+            "1.23456789e300"
+        );
+        assert_eq!(round_computed(f64::MIN_POSITIVE), 2.225073859e-308);
+        assert_eq!(round_computed(5e-324), 5e-324);
+        assert_eq!(round_computed(-1e-20), -1e-20);
+        // f64::MAX rounded to ten digits would be beyond f64::MAX: it is kept as it is.
+        assert_eq!(round_computed(f64::MAX), f64::MAX);
+        assert_eq!(round_computed(1.797693134e308), 1.797693134e308);
+    }
+
+    /// Significant digits of the shortest decimal that reads back as `value`.
+    fn significant_digits(value: f64) -> usize {
+        let text = format!("{:e}", value.abs());
+        let mantissa = text.split('e').next().unwrap_or_default();
+        mantissa
+            .trim_end_matches('0')
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .count()
+    }
+
     mod properties {
         use super::*;
+        use proptest::num::f64::{NEGATIVE, NORMAL, POSITIVE, SUBNORMAL};
         use proptest::prelude::*;
 
         proptest! {
@@ -225,6 +297,43 @@ mod tests {
             fn rounding_is_idempotent(value in 1e-12f64..1e12) {
                 let once = round_computed(value);
                 prop_assert_eq!(round_computed(once), once);
+            }
+
+            /// Any normal f64, of either sign, whatever its magnitude: the result prints with
+            /// at most ten significant digits, is within half a unit of the tenth digit (one
+            /// unit of the value's last binary digit for the f64 error), and is left as it is
+            /// when rounded again.
+            #[test]
+            fn rounding_holds_across_the_whole_range(value in POSITIVE | NEGATIVE | NORMAL) {
+                // Above this, rounding to ten digits would overflow and the value is kept.
+                prop_assume!(value.abs() < 1.797_693_134e308);
+                let rounded = round_computed(value);
+                prop_assert!(significant_digits(rounded) <= PRECISION as usize, "{value:e} -> {rounded:e}");
+                let relative = ((rounded - value) / value).abs();
+                prop_assert!(relative <= 5e-10 * (1.0 + 1e-6), "{value:e} -> {rounded:e}");
+                prop_assert_eq!(round_computed(rounded), rounded);
+            }
+
+            /// The fast path, where it answers, gives exactly what formatting gives, for any
+            /// bit pattern.
+            #[test]
+            fn scaling_agrees_with_formatting(bits in any::<u64>(), mantissa in 1.0f64..10.0, exponent in -14i32..33) {
+                let anywhere = f64::from_bits(bits);
+                let where_scaling_answers = mantissa * 10f64.powi(exponent);
+                for value in [anywhere, where_scaling_answers] {
+                    prop_assume!(value.is_finite() && value != 0.0);
+                    if let Some(scaled) = round_by_scaling(value) {
+                        prop_assert_eq!(scaled.to_bits(), round_by_formatting(value).to_bits(), "{:e}", value);
+                    }
+                }
+            }
+
+            /// Subnormals hold fewer digits than ten: rounding leaves them printing as short.
+            #[test]
+            fn subnormals_round_to_a_short_decimal(value in POSITIVE | NEGATIVE | SUBNORMAL) {
+                let rounded = round_computed(value);
+                prop_assert!(significant_digits(rounded) <= PRECISION as usize, "{value:e} -> {rounded:e}");
+                prop_assert_eq!(round_computed(rounded), rounded);
             }
         }
     }

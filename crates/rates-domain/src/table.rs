@@ -201,8 +201,15 @@ impl RateTable {
             self.computed(to, to_rate.get() / from_rate.get())?
         };
         let result = round_computed(amount * rate.get());
-        if !result.is_finite() {
-            return Err(DomainError::InvalidAmount { amount });
+        // A finite amount is valid input; a result that leaves the range of f64 (or a non-zero
+        // amount that comes out as zero) is a value the answer cannot hold.
+        if !result.is_finite() || (result == 0.0 && amount != 0.0) {
+            return Err(DomainError::ConvertedAmountOutOfRange {
+                amount,
+                from,
+                to,
+                date: self.date,
+            });
         }
         Ok(Conversion { rate, result })
     }
@@ -273,11 +280,28 @@ pub enum DomainError {
         /// The base of the table.
         base: Currency,
     },
-    /// The amount to convert is not a finite number, or the result overflows.
+    /// The amount to convert is not a finite number.
     #[error("amount {amount} cannot be converted: it must be a finite number")]
     InvalidAmount {
         /// The amount given.
         amount: f64,
+    },
+    /// The converted amount is outside the range of `f64`: it overflows, or a non-zero amount
+    /// comes out as zero.
+    #[error(
+        "the amount converted from {from} to {to} on {} is outside the range of a 64-bit float \
+         (up to about 1.8e308, and not zero for a non-zero amount)",
+        format_date(*date)
+    )]
+    ConvertedAmountOutOfRange {
+        /// The amount given.
+        amount: f64,
+        /// The currency converted from.
+        from: Currency,
+        /// The currency converted to.
+        to: Currency,
+        /// The day of the table.
+        date: Date,
     },
     /// A computed rate fell outside what a rate can hold (overflow or underflow).
     #[error("the computed {currency} rate on {} is out of range", format_date(*date))]
@@ -440,9 +464,51 @@ mod tests {
             Err(DomainError::InvalidAmount { .. })
         ));
         assert!(matches!(
-            table.convert(Currency::EUR, Currency::USD, f64::MAX),
-            Err(DomainError::InvalidAmount { .. })
+            table.convert(code("XXX"), Currency::USD, 1.0),
+            Err(DomainError::CurrencyNotHeld { .. })
         ));
+    }
+
+    #[test]
+    fn a_result_outside_the_range_of_f64_is_out_of_range_not_an_invalid_amount() {
+        let table = ecb_table();
+        let error = table.convert(code("JPY"), code("IDR"), 1e308).unwrap_err();
+        assert_eq!(
+            error,
+            DomainError::ConvertedAmountOutOfRange {
+                amount: 1e308,
+                from: code("JPY"),
+                to: code("IDR"),
+                date: date!(2024 - 01 - 02)
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "the amount converted from JPY to IDR on 2024-01-02 is outside the range of a 64-bit float (up to about 1.8e308, and not zero for a non-zero amount)"
+        );
+        assert!(matches!(
+            table.convert(Currency::EUR, Currency::USD, f64::MAX),
+            Err(DomainError::ConvertedAmountOutOfRange { .. })
+        ));
+        // A stored rate near the top of the range overflows an ordinary amount.
+        let extreme =
+            RateTable::from_raw(date!(2024 - 01 - 02), Currency::EUR, [("XAU", 1e308)]).unwrap();
+        assert!(matches!(
+            extreme.convert(Currency::EUR, code("XAU"), 10.0),
+            Err(DomainError::ConvertedAmountOutOfRange { .. })
+        ));
+        // A non-zero amount that underflows to zero cannot be answered either; zero can.
+        assert!(matches!(
+            table.convert(code("IDR"), Currency::EUR, 5e-324),
+            Err(DomainError::ConvertedAmountOutOfRange { .. })
+        ));
+        assert_eq!(
+            table
+                .convert(code("IDR"), Currency::EUR, 0.0)
+                .unwrap()
+                .result,
+            0.0
+        );
         assert!(matches!(
             table.convert(code("XXX"), Currency::USD, 1.0),
             Err(DomainError::CurrencyNotHeld { .. })

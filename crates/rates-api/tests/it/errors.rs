@@ -39,6 +39,12 @@ const CASES: &[(&str, u16, &str)] = &[
         400,
         "invalid_amount",
     ),
+    // A valid amount whose result does not fit in an f64.
+    (
+        "/convert?from=JPY&to=IDR&amount=1e308&date=2024-01-02",
+        422,
+        "unrepresentable_value",
+    ),
     (
         "/convert?from=USD&to=GBP&amount=1&date=2024-02-30",
         400,

@@ -255,3 +255,24 @@ fn the_state_is_one_cloneable_object() -> TestResult {
     assert_eq!(copy.config(), state.config());
     Ok(())
 }
+
+#[test]
+fn converted_amounts_keep_ten_digits_at_the_ends_of_the_range() -> TestResult {
+    let app = spawn_app()?;
+    for (amount, result) in [
+        ("1e100", "1e+100"),
+        ("1e-20", "1e-20"),
+        ("123456789012345e290", "1.23456789e+304"),
+    ] {
+        let reply = app.get(&format!(
+            "/convert?from=USD&to=USD&amount={amount}&date=2024-01-02"
+        ))?;
+        assert_eq!(reply.status, 200, "{amount}: {}", reply.body);
+        assert!(
+            reply.body.ends_with(&format!(r#""result":{result}}}"#)),
+            "{amount}: {}",
+            reply.body
+        );
+    }
+    Ok(())
+}
