@@ -130,6 +130,7 @@ fn open_sqlite(
             ));
         }
     }
+    create_private_file(path).map_err(|error| connect_error(url, error))?;
     let mut connection =
         SqliteConnection::establish(path_text).map_err(|error| connect_error(url, error))?;
     // WAL lets readers proceed while a writer holds the lock; it persists in the file.
@@ -147,6 +148,35 @@ fn open_sqlite(
         .build(SqliteManager::new(path_text))
         .map_err(|error| pool_error(Backend::Sqlite, error))?;
     Ok(Pool::Sqlite(pool))
+}
+
+/// Mode of a database file the store creates: owner only, since it holds API-key hashes.
+#[cfg(unix)]
+const DATABASE_FILE_MODE: u32 = 0o600;
+
+/// Creates a missing SQLite file with [`DATABASE_FILE_MODE`] before SQLite opens it: SQLite
+/// would create it 0644 (whatever the umask), and it gives the WAL and shared-memory files
+/// it creates later the database file's mode, so they follow. An existing file keeps the mode
+/// the operator gave it (e.g. 0640 for a backup group).
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(DATABASE_FILE_MODE)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Elsewhere the file's access is left to the directory's permissions.
+#[cfg(not(unix))]
+fn create_private_file(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 fn open_postgres(

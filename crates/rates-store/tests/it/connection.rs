@@ -179,3 +179,58 @@ fn the_store_debug_output_hides_credentials() -> TestResult {
     assert!(debug.contains("Sqlite"), "{debug}");
     Ok(())
 }
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> Result<u32, std::io::Error> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
+}
+
+/// Opens `path` and returns the modes of the database, WAL and shared-memory files while the
+/// store is open (opening migrates, and the pool keeps a connection, so both files exist).
+#[cfg(unix)]
+fn modes_after_a_write(path: &std::path::Path) -> Result<[u32; 3], Box<dyn std::error::Error>> {
+    let store = Store::open(path.to_str().ok_or("utf-8 path")?, None)?;
+    assert_eq!(store.health()?, None);
+    let sidecar = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let modes = [
+        mode_of(path)?,
+        mode_of(&sidecar("-wal"))?,
+        mode_of(&sidecar("-shm"))?,
+    ];
+    drop(store);
+    Ok(modes)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_sqlite_database_and_its_wal_and_shm_files_are_private() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let modes = modes_after_a_write(&directory.path().join("private.sqlite3"))?;
+    assert_eq!(
+        modes, [0o600; 3],
+        "database, -wal, -shm: {modes:?} (decimal)"
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn an_existing_database_keeps_the_mode_the_operator_gave_it() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let directory = tempfile::tempdir()?;
+    let path = directory.path().join("shared.sqlite3");
+    drop(Store::open(path.to_str().ok_or("utf-8 path")?, None)?);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))?;
+    let modes = modes_after_a_write(&path)?;
+    assert_eq!(
+        modes, [0o640; 3],
+        "database, -wal, -shm: {modes:?} (decimal)"
+    );
+    Ok(())
+}
