@@ -1,9 +1,10 @@
 //! A minimal WebDriver client driving Debian's headless `chromium` through `chromedriver`, for
 //! the overview page's tests.
 //!
-//! Without both programs the browser tests print why and pass without running, unless
-//! `RATES_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs them) makes that an error.
-//! Browser sessions run one at a time: chromium is heavy and the machine small.
+//! Without both programs the browser tests are `ignored`, with the reason (`build.rs` looks for
+//! them and sets the `rates_test_browser` cfg); `RATES_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`,
+//! which installs them) makes them run, and fail, when either is missing. Browser sessions run
+//! one at a time: chromium is heavy and the machine small.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use crate::helpers::TestResult;
-
-/// Set to `1` to make a missing chromium or chromedriver a failure instead of a skip.
-pub const REQUIRE_BROWSER_VAR: &str = "RATES_TEST_REQUIRE_BROWSER";
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -42,20 +40,14 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// A headless chromium with a fresh profile, or `None` (skip) when it is not installed.
-    pub fn start(script: Script, width: u32, height: u32) -> TestResult<Option<Browser>> {
-        if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
-            if std::env::var(REQUIRE_BROWSER_VAR).is_ok_and(|value| value == "1") {
-                return Err(format!(
-                    "{REQUIRE_BROWSER_VAR}=1 but {CHROMIUM} or {CHROMEDRIVER} is missing \
-                     (apt-get install chromium chromium-driver)"
-                )
-                .into());
-            }
-            eprintln!(
-                "skipped: {CHROMIUM} or {CHROMEDRIVER} not installed (browser tests not run)"
-            );
-            return Ok(None);
+    /// A headless chromium with a fresh profile and a window of `width` × `height`.
+    pub fn start(script: Script, width: u32, height: u32) -> TestResult<Browser> {
+        if !(Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file()) {
+            return Err(format!(
+                "{CHROMIUM} or {CHROMEDRIVER} is missing (Debian: apt-get install chromium \
+                 chromium-driver; .ci/run installs them)"
+            )
+            .into());
         }
         let turn = ONE_AT_A_TIME
             .lock()
@@ -81,7 +73,7 @@ impl Browser {
         };
         browser.wait_for_driver()?;
         browser.open_session(script, width, height)?;
-        Ok(Some(browser))
+        Ok(browser)
     }
 
     fn wait_for_driver(&self) -> TestResult {

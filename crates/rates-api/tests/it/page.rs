@@ -1,5 +1,6 @@
 //! `GET /`: the overview page over two years of real ECB rates ending 2026-10-30, checked over
-//! HTTP and in a headless chromium (see [`crate::browser`]).
+//! HTTP and in a headless chromium (see [`crate::browser`]; the `browser_` tests are `ignored`,
+//! with the reason, where chromium is not installed).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -329,14 +330,21 @@ fn page_with_api_keys_is_open_but_holds_no_rates() -> TestResult {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
 fn browser_page_loads_without_console_errors_and_shows_the_stored_table() -> TestResult {
-    let Some(browser) = Browser::start(Script::Enabled, 1280, 900)? else {
-        return Ok(());
-    };
+    let browser = Browser::start(Script::Enabled, 1280, 900)?;
     let app = app()?;
     browser.goto(&app.url("/"))?;
     wait_until_ready(&browser)?;
     assert_eq!(shown_rates(&browser)?, stored_rates(LAST_DAY)?);
+    let ready = browser.run(
+        "return document.body.getAttribute('data-ready-ms');",
+        json!([]),
+    )?;
+    println!("ready after {ready} ms");
     assert_eq!(
         browser.text("#latest-caption")?,
         "1 EUR in other currencies on 2026-10-30"
@@ -366,10 +374,12 @@ fn browser_page_loads_without_console_errors_and_shows_the_stored_table() -> Tes
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
 fn browser_converter_shows_what_convert_answers_with_the_fallback_day() -> TestResult {
-    let Some(browser) = Browser::start(Script::Enabled, 1280, 900)? else {
-        return Ok(());
-    };
+    let browser = Browser::start(Script::Enabled, 1280, 900)?;
     let app = app()?;
     browser.goto(&app.url("/"))?;
     wait_until_ready(&browser)?;
@@ -408,10 +418,12 @@ fn browser_converter_shows_what_convert_answers_with_the_fallback_day() -> TestR
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
 fn browser_chart_redraws_for_each_pair_and_period() -> TestResult {
-    let Some(browser) = Browser::start(Script::Enabled, 1280, 900)? else {
-        return Ok(());
-    };
+    let browser = Browser::start(Script::Enabled, 1280, 900)?;
     let app = app()?;
     browser.goto(&app.url("/"))?;
     wait_until_ready(&browser)?;
@@ -466,10 +478,12 @@ fn browser_chart_redraws_for_each_pair_and_period() -> TestResult {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
 fn browser_without_script_shows_the_table() -> TestResult {
-    let Some(browser) = Browser::start(Script::Disabled, 1280, 900)? else {
-        return Ok(());
-    };
+    let browser = Browser::start(Script::Disabled, 1280, 900)?;
     let app = app()?;
     browser.goto(&app.url("/"))?;
     // Element commands only: page script is off, and so the page never un-hides its parts.
@@ -489,10 +503,12 @@ fn browser_without_script_shows_the_table() -> TestResult {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
 fn browser_asks_for_a_key_and_keeps_it_in_the_tab() -> TestResult {
-    let Some(browser) = Browser::start(Script::Enabled, 1280, 900)? else {
-        return Ok(());
-    };
+    let browser = Browser::start(Script::Enabled, 1280, 900)?;
     let mut config = test_config();
     config.auth = AuthMode::ApiKey;
     let app = app_with(config)?;
@@ -523,15 +539,17 @@ fn browser_asks_for_a_key_and_keeps_it_in_the_tab() -> TestResult {
 /// Screenshots at desktop and phone widths, written to the target directory
 /// (`scripts/page-screenshots.sh` copies them to `docs/`).
 #[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
 fn browser_screenshots_at_desktop_and_phone_widths() -> TestResult {
     let app = app()?;
     for (name, width, height) in [
         ("page-desktop.png", 1280, 900),
         ("page-phone.png", 390, 844),
     ] {
-        let Some(browser) = Browser::start(Script::Enabled, width, height)? else {
-            return Ok(());
-        };
+        let browser = Browser::start(Script::Enabled, width, height)?;
         browser.goto(&app.url("/"))?;
         wait_until_ready(&browser)?;
         // Show the values under the cursor, as a reader moving along the chart sees them.

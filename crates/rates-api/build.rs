@@ -1,0 +1,28 @@
+//! Tells the integration tests whether Debian's `chromium` and `chromedriver` are installed: the
+//! overview page's browser tests are `ignored` (the summary shows them, with the reason) when
+//! they are not, instead of installing them or passing without them.
+//! `RATES_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs both) makes them run, and
+//! fail, when either is missing.
+//!
+//! Only the tests read the `rates_test_browser` cfg; the library is the same either way.
+
+use std::path::Path;
+
+/// Where Debian's `chromium` and `chromium-driver` packages put the two programs.
+const BROWSER: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(rates_test_browser)");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=RATES_TEST_REQUIRE_BROWSER");
+    // Installing or removing a package changes /usr/bin, which runs this script again.
+    if Path::new("/usr/bin").is_dir() {
+        println!("cargo::rerun-if-changed=/usr/bin");
+    }
+    let installed = BROWSER.iter().all(|program| Path::new(program).is_file());
+    let required =
+        std::env::var_os("RATES_TEST_REQUIRE_BROWSER").is_some_and(|value| !value.is_empty());
+    if installed || required {
+        println!("cargo::rustc-cfg=rates_test_browser");
+    }
+}
