@@ -36,10 +36,11 @@
     state.key = key;
   }
 
-  function apiFailure(status, code, message) {
+  function apiFailure(status, detail, message) {
     var error = new Error(message);
     error.status = status;
-    error.code = code;
+    error.code = detail.code || '';
+    error.nearestDate = detail.nearest_date || null;
     return error;
   }
 
@@ -51,13 +52,13 @@
     try {
       response = await fetch(path, { headers: headers });
     } catch (e) {
-      throw apiFailure(0, 'network', 'The server cannot be reached.');
+      throw apiFailure(0, { code: 'network' }, 'The server cannot be reached.');
     }
     var body = null;
     try { body = await response.json(); } catch (e) { body = null; }
     if (!response.ok) {
       var detail = body && body.error ? body.error : {};
-      var failure = apiFailure(response.status, detail.code || '', detail.message || ('HTTP ' + response.status));
+      var failure = apiFailure(response.status, detail, detail.message || ('HTTP ' + response.status));
       if (response.status === 401) { askForKey('The key was not accepted: ' + failure.message); }
       throw failure;
     }
@@ -201,17 +202,24 @@
     });
   }
 
+  // Daily values in ranges of at most MAX_RANGE_DAYS, from the end backwards: an empty range's
+  // 404 names the nearest earlier day held, so gaps are skipped and the search stops where the
+  // history begins.
   async function dailyInPieces(start, end, query, to) {
-    var pieces = [];
-    for (var first = start; first <= end; first = addDays(first, MAX_RANGE_DAYS)) {
-      var last = addDays(first, MAX_RANGE_DAYS - 1);
-      pieces.push(api('/rates/' + first + '..' + (last < end ? last : end) + '/' + query)
-        .then(function (answer) { return pointsOf(answer, to); }, function (e) {
-          if (e.code === 'range_not_found') { return []; }
-          throw e;
-        }));
+    var parts = [];
+    var last = end;
+    while (last >= start) {
+      var first = addDays(last, 1 - MAX_RANGE_DAYS);
+      if (first < start) { first = start; }
+      try {
+        parts.unshift(pointsOf(await api('/rates/' + first + '..' + last + '/' + query), to));
+        last = addDays(first, -1);
+      } catch (e) {
+        if (e.code !== 'range_not_found') { throw e; }
+        if (!e.nearestDate) { break; }
+        last = e.nearestDate;
+      }
     }
-    var parts = await Promise.all(pieces);
     return [].concat.apply([], parts);
   }
 

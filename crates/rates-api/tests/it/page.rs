@@ -474,6 +474,26 @@ fn browser_chart_redraws_for_each_pair_and_period() -> TestResult {
         .collect();
     assert_eq!(chart_for(&browser, "USD/GBP", two_years_ago)?, weeks.len());
     assert_no_console_errors(&browser)?;
+
+    // The whole history from 1999: monthly means of the months held, found by walking back from
+    // the last day (the slice begins in 2024, which the empty range before it says).
+    browser.click("#period option[value=\"all\"]")?;
+    let months: BTreeSet<(i32, u8)> = ecb_tables()?
+        .iter()
+        .map(|table| (table.date().year(), u8::from(table.date().month())))
+        .collect();
+    assert_eq!(
+        chart_for(&browser, "USD/GBP", date!(1999 - 01 - 01))?,
+        months.len()
+    );
+    let status = browser.text("#chart-status")?;
+    assert_eq!(
+        status,
+        format!(
+            "USD to GBP: {} monthly means from 2024-10-01 to 2026-10-01.",
+            months.len()
+        )
+    );
     Ok(())
 }
 
