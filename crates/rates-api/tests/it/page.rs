@@ -497,6 +497,78 @@ fn browser_chart_redraws_for_each_pair_and_period() -> TestResult {
     Ok(())
 }
 
+/// WCAG contrast of every visible piece of text against the background it is drawn on, and
+/// the controls without a label; run in the page.
+const ACCESSIBILITY_AUDIT: &str = r#"
+const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+const luminance = ([r, g, b]) => {
+  const channel = (value) => {
+    const c = value / 255;
+    return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  };
+  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+};
+const background = (node) => {
+  for (let at = node; at && at.nodeType === 1; at = at.parentElement) {
+    const colour = rgb(getComputedStyle(at).backgroundColor);
+    if (colour.length === 3 || colour[3] > 0) { return colour.slice(0, 3); }
+  }
+  return [255, 255, 255];
+};
+const lowest = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+  const node = text.parentElement;
+  if (!text.textContent.trim() || !node.getClientRects().length) { continue; }
+  if (node.closest('title, option')) { continue; }
+  const style = getComputedStyle(node);
+  if (style.visibility === 'hidden') { continue; }
+  const ink = rgb(node.closest('svg') ? style.fill : style.color).slice(0, 3);
+  const [a, b] = [luminance(ink), luminance(background(node))];
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) {
+    lowest.push(node.tagName + ' ' + text.textContent.trim().slice(0, 30) + ': ' + ratio.toFixed(2));
+  }
+}
+const unlabelled = Array.from(document.querySelectorAll('input, select'))
+  .filter((control) => control.getClientRects().length && !control.labels.length)
+  .map((control) => control.id);
+return [lowest, unlabelled];
+"#;
+
+#[test]
+#[cfg_attr(
+    not(rates_test_browser),
+    ignore = "chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver; .ci/run installs them)"
+)]
+fn browser_page_is_labelled_legible_and_fits_a_phone() -> TestResult {
+    let browser = Browser::start(Script::Enabled, 390, 844)?;
+    let app = app()?;
+    browser.goto(&app.url("/"))?;
+    wait_until_ready(&browser)?;
+    // Chart values under the keyboard's cursor, so its readout is audited too.
+    browser.keys("#chart", "\u{E010}")?;
+    let audit = browser.run(ACCESSIBILITY_AUDIT, json!([]))?;
+    assert_eq!(
+        audit,
+        json!([[], []]),
+        "[text under 4.5:1, unlabelled controls]"
+    );
+    let layout = browser.run(
+        "const chart = document.getElementById('chart'); \
+         return [document.documentElement.scrollWidth <= window.innerWidth, \
+         chart.getBoundingClientRect().right <= window.innerWidth, chart.tabIndex];",
+        json!([]),
+    )?;
+    assert_eq!(
+        layout,
+        json!([true, true, 0]),
+        "[no sideways scroll, chart fits, chart focusable]"
+    );
+    assert_no_console_errors(&browser)?;
+    Ok(())
+}
+
 #[test]
 #[cfg_attr(
     not(rates_test_browser),
