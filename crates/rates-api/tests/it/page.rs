@@ -241,6 +241,9 @@ fn page_and_assets_are_cached_with_etags() -> TestResult {
         let again = app.get_with(path, &[("If-None-Match", etag)])?;
         assert_eq!(again.status, 304, "{path}");
         assert!(again.body.is_empty());
+        let head = app.request("HEAD", path, &[])?;
+        assert_eq!((head.status, head.body.as_str()), (200, ""), "{path}");
+        assert_eq!(head.header("etag"), Some(etag), "{path}");
         assert_eq!(
             app.get_with(path, &[("If-None-Match", "\"other\"")])?
                 .status,
