@@ -6,6 +6,7 @@ mod store;
 
 mod api_keys;
 mod database_url;
+mod date_fetch_lock;
 mod error;
 mod ingest_lock;
 mod ingest_run_lock;
@@ -21,6 +22,7 @@ mod writes;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use date_fetch_lock::DateFetchLock;
 pub use error::{Backend, StoreError};
 pub use ingest_run_lock::IngestRunLock;
 pub use read_connection::{ActiveApiKey, RatesRead, ReadConnection};
