@@ -37,6 +37,8 @@ pub const KEYS: &[KeyInfo] = &[
     key("ingest.symbols", "RATES__INGEST__SYMBOLS"),
     key("ingest.concurrency", "RATES__INGEST__CONCURRENCY"),
     key("ingest.schedule", "RATES__INGEST__SCHEDULE"),
+    key("fetch.on_demand", "RATES__FETCH__ON_DEMAND"),
+    key("fetch.daily_budget", "RATES__FETCH__DAILY_BUDGET"),
     key("server.bind", "RATES__SERVER__BIND"),
     key("server.workers", "RATES__SERVER__WORKERS"),
     key("server.auth", "RATES__SERVER__AUTH"),
@@ -134,6 +136,8 @@ fn set(settings: &mut Settings, key: &str, value: &RawValue) -> Result<(), Reaso
         "ingest.symbols" => settings.ingest.symbols = symbols(value)?,
         "ingest.concurrency" => settings.ingest.concurrency = to_usize(number(value, 1, 32)?),
         "ingest.schedule" => settings.ingest.schedule = schedule(&text(value)?)?,
+        "fetch.on_demand" => settings.fetch.on_demand = boolean(value)?,
+        "fetch.daily_budget" => settings.fetch.daily_budget = to_u32(number(value, 0, 100_000)?),
         "server.bind" => {
             let bind = text(value)?;
             settings.server.bind = bind.trim().parse::<SocketAddr>().map_err(|_| {
@@ -197,6 +201,21 @@ fn number(value: &RawValue, min: u64, max: u64) -> Result<u64, Reason> {
         Ok(n)
     } else {
         Err(format!("{}, got {n}", expected()))
+    }
+}
+
+fn boolean(value: &RawValue) -> Result<bool, Reason> {
+    let expected = "expected true or false";
+    match value {
+        RawValue::Toml(toml::Value::Boolean(b)) => Ok(*b),
+        RawValue::Text(s) | RawValue::Toml(toml::Value::String(s)) => {
+            match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" => Ok(true),
+                "false" | "off" | "no" | "0" => Ok(false),
+                _ => Err(format!("{expected}, got {s:?}")),
+            }
+        }
+        RawValue::Toml(other) => Err(format!("{expected}, got {}", describe(other))),
     }
 }
 

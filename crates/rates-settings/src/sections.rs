@@ -22,6 +22,8 @@ pub struct Settings {
     pub fixer: FixerSettings,
     /// `ingest.*`
     pub ingest: IngestSettings,
+    /// `fetch.*`
+    pub fetch: FetchSettings,
     /// `server.*`
     pub server: ServerSettings,
 }
@@ -148,6 +150,27 @@ impl Default for IngestSettings {
             symbols: Vec::new(),
             concurrency: 4,
             schedule: Schedule::Off,
+        }
+    }
+}
+
+/// `fetch.*`: read-through, fetching a past date a request asks for and the store lacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchSettings {
+    /// `fetch.on_demand`: whether a request for a past date that is not held fetches it from
+    /// Fixer (once), stores it and answers it. Default off.
+    pub on_demand: bool,
+    /// `fetch.daily_budget`: the most Fixer requests read-through may send per UTC day, per
+    /// server process. Default 50.
+    pub daily_budget: u32,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            on_demand: false,
+            daily_budget: 50,
         }
     }
 }

@@ -54,6 +54,8 @@ fn nothing_configured_gives_the_documented_defaults() -> TestResult {
     assert!(settings.ingest.symbols.is_empty());
     assert_eq!(settings.ingest.concurrency, 4);
     assert_eq!(settings.ingest.schedule, Schedule::Off);
+    assert!(!settings.fetch.on_demand);
+    assert_eq!(settings.fetch.daily_budget, 50);
     assert_eq!(
         settings.server.bind,
         "127.0.0.1:8080".parse::<SocketAddr>()?
@@ -164,6 +166,9 @@ max_retries = 0
 [ingest]
 symbols = ["usd", "GBP", "USD"]
 schedule = "1h 30m"
+[fetch]
+on_demand = true
+daily_budget = 0
 [server]
 bind = "0.0.0.0:9000"
 auth = "api-key"
@@ -175,6 +180,8 @@ trusted_proxies = ["127.0.0.1", "::1"]
     assert_eq!(settings.fixer.auth_style, Some(AuthStyle::Header));
     assert_eq!(settings.fixer.timeout_secs, 30);
     assert_eq!(settings.fixer.max_retries, 0);
+    assert!(settings.fetch.on_demand);
+    assert_eq!(settings.fetch.daily_budget, 0);
     assert_eq!(settings.ingest.symbols, ["USD", "GBP"]);
     assert_eq!(
         settings.ingest.schedule,
@@ -199,8 +206,12 @@ trusted_proxies = ["127.0.0.1", "::1"]
             ("RATES__SERVER__CORS_ORIGINS", "*"),
             ("RATES__SERVER__TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"),
             ("RATES__FIXER__AUTH_STYLE", "auto"),
+            ("RATES__FETCH__ON_DEMAND", "off"),
+            ("RATES__FETCH__DAILY_BUDGET", "7"),
         ],
     )?;
+    assert!(!settings.fetch.on_demand);
+    assert_eq!(settings.fetch.daily_budget, 7);
     assert_eq!(settings.ingest.symbols, ["CHF", "JPY"]);
     assert_eq!(settings.ingest.schedule, Schedule::Off);
     assert_eq!(settings.server.cors_origins, CorsOrigins::Any);
@@ -279,6 +290,8 @@ fn malformed_values_are_named_with_their_origin_and_what_is_accepted() -> TestRe
         ("RATES__INGEST__BASE", "EURO", "expected a three-letter currency code such as EUR, got \"EURO\""),
         ("RATES__INGEST__SYMBOLS", "USD,G8P", "got \"G8P\""),
         ("RATES__INGEST__SCHEDULE", "sometimes", "`ingest.schedule`"),
+        ("RATES__FETCH__ON_DEMAND", "maybe", "`fetch.on_demand`"),
+        ("RATES__FETCH__DAILY_BUDGET", "100001", "`fetch.daily_budget`"),
         ("RATES__INGEST__SCHEDULE", "5s", "the shortest schedule is 1m"),
         ("RATES__SERVER__BIND", "localhost", "`server.bind`"),
         ("RATES__SERVER__AUTH", "basic", "expected `off` or `api-key`"),
