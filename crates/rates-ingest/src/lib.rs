@@ -4,6 +4,7 @@
 pub mod ecb;
 mod error;
 mod plan;
+mod read_through;
 mod report;
 mod run;
 
@@ -20,6 +21,9 @@ pub use error::IngestError;
 /// `info` because the HTTP library logs request lines (access key included) at `debug`.
 pub use fixer_client::{Client, Quota, HTTP_LOG_TARGET};
 pub use plan::{DateSelection, Plan, RequestCost, MAX_TIMESERIES_DAYS};
+pub use read_through::{
+    Fetched, NotHeld, ReadThrough, ReadThroughConfig, FAILURE_PAUSE, NO_DATA_TTL,
+};
 pub use report::{
     compact_dates, DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report, RunStop,
 };
@@ -61,12 +65,23 @@ impl IngestOptions {
 /// Builds the Fixer client the settings describe (base URL, access key, auth style, timeout,
 /// retries). A missing access key is an error naming `fixer.access_key`.
 pub fn client_from_settings(settings: &FixerSettings) -> Result<Client, IngestError> {
+    configured_client(
+        settings,
+        RetryPolicy::with_max_retries(settings.max_retries),
+    )
+}
+
+/// The client the settings describe, with `retry_policy` instead of `fixer.max_retries`.
+pub(crate) fn configured_client(
+    settings: &FixerSettings,
+    retry_policy: RetryPolicy,
+) -> Result<Client, IngestError> {
     let key = settings.require_access_key()?;
     let mut builder = Client::builder()
         .base_url(settings.base_url.as_str())
         .access_key(fixer_client::AccessKey::new(key.expose_secret()))
         .timeout(settings.timeout())
-        .retry_policy(RetryPolicy::with_max_retries(settings.max_retries));
+        .retry_policy(retry_policy);
     if let Some(style) = settings.auth_style {
         builder = builder.auth_style(match style {
             rates_settings::AuthStyle::Query => AuthStyle::Query,

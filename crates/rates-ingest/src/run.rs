@@ -416,31 +416,39 @@ fn store_day(
     base: CurrencyCode,
     rates: &BTreeMap<CurrencyCode, f64>,
 ) -> DateReport {
-    if base.as_str() != shared.base.as_str() {
-        return failed(
-            date,
-            format!(
-                "Fixer answered in base {}, not the {} asked for",
-                base.as_str(),
-                shared.base
-            ),
-        );
-    }
-    let table = match RateTable::from_raw(
-        date,
-        shared.base,
-        rates.iter().map(|(code, rate)| (code.as_str(), *rate)),
-    ) {
-        Ok(table) => table,
-        Err(error) => return failed(date, format!("invalid rates from Fixer: {error}")),
+    let outcome = match store_fetched_day(shared.store, shared.base, date, base, rates) {
+        Ok(counts) => DateOutcome::Stored(counts),
+        Err(reason) => DateOutcome::Failed { reason },
     };
-    match shared.store.upsert_rate_table(&table, Source::Fixer) {
-        Ok(counts) => DateReport {
-            date,
-            outcome: DateOutcome::Stored(counts),
-        },
-        Err(error) => failed(date, format!("not stored: {error}")),
+    DateReport { date, outcome }
+}
+
+/// Validates one day's rates as Fixer sent them (in base `answered_base`, which must be the
+/// `requested_base`) and stores them in one transaction, as Fixer's: what every fetched day
+/// goes through, by ingest or read-through. The error says why nothing was written.
+pub(crate) fn store_fetched_day(
+    store: &Store,
+    requested_base: Currency,
+    date: Date,
+    answered_base: CurrencyCode,
+    rates: &BTreeMap<CurrencyCode, f64>,
+) -> Result<WriteCounts, String> {
+    if answered_base.as_str() != requested_base.as_str() {
+        return Err(format!(
+            "Fixer answered in base {}, not the {} asked for",
+            answered_base.as_str(),
+            requested_base
+        ));
     }
+    let table = RateTable::from_raw(
+        date,
+        requested_base,
+        rates.iter().map(|(code, rate)| (code.as_str(), *rate)),
+    )
+    .map_err(|error| format!("invalid rates from Fixer: {error}"))?;
+    store
+        .upsert_rate_table(&table, Source::Fixer)
+        .map_err(|error| format!("not stored: {error}"))
 }
 
 /// Gathers events on the reporting thread and passes each date to the caller's callback.

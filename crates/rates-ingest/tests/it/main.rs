@@ -16,6 +16,8 @@ use rates_store::Store;
 use time::macros::date;
 use time::Date;
 
+mod read_through;
+
 type TestResult = Result<(), Box<dyn Error>>;
 
 fn options(dates: impl IntoIterator<Item = Date>) -> IngestOptions {
