@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use time::{Date, Duration, Month, OffsetDateTime};
+use time::{Date, Duration, Month, OffsetDateTime, Weekday};
 
 /// Today's date in UTC, read from the system clock.
 ///
@@ -59,6 +59,72 @@ pub fn format_date(date: Date) -> String {
         u8::from(date.month()),
         date.day()
     )
+}
+
+/// Whether `date` is a business day of the TARGET calendar, the days the ECB publishes reference
+/// rates on (and that Fixer answers with a day's own rates): not a Saturday or Sunday, nor New
+/// Year's Day, Good Friday, Easter Monday, 1 May, 25 or 26 December; 31 December was closed
+/// too until 2001, and the Easter days were open in 1999. This matches every date of the ECB's
+/// history file since 1999.
+pub fn is_business_day(date: Date) -> bool {
+    if matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) {
+        return false;
+    }
+    let (year, month, day) = (date.year(), date.month(), date.day());
+    let fixed_holiday = matches!(
+        (month, day),
+        (Month::January, 1) | (Month::May, 1) | (Month::December, 25 | 26)
+    ) || (month == Month::December && day == 31 && year <= 2001);
+    if fixed_holiday {
+        return false;
+    }
+    if year >= 2000 {
+        if let Some(easter) = easter_sunday(year) {
+            let good_friday = easter.checked_sub(Duration::days(2));
+            let easter_monday = easter.next_day();
+            if Some(date) == good_friday || Some(date) == easter_monday {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The latest business day ([`is_business_day`]) on or before `date`: `date` itself on a
+/// business day, the Friday before a weekend, the Thursday before Good Friday.
+pub fn last_business_day(date: Date) -> Date {
+    let mut day = date;
+    // A week always holds a business day, so this looks back at most a few days.
+    for _ in 0..7 {
+        if is_business_day(day) {
+            return day;
+        }
+        match day.previous_day() {
+            Some(previous) => day = previous,
+            None => return day,
+        }
+    }
+    day
+}
+
+/// Easter Sunday of `year` in the Gregorian calendar (the anonymous Gregorian algorithm).
+fn easter_sunday(year: i32) -> Option<Date> {
+    let a = year.rem_euclid(19);
+    let b = year.div_euclid(100);
+    let c = year.rem_euclid(100);
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15).rem_euclid(30);
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()
 }
 
 fn shorten(input: &str) -> String {
@@ -226,6 +292,55 @@ pub enum DateError {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn easter_falls_on_the_known_sundays() {
+        assert_eq!(easter_sunday(2024), Some(date!(2024 - 03 - 31)));
+        assert_eq!(easter_sunday(2025), Some(date!(2025 - 04 - 20)));
+        assert_eq!(easter_sunday(2000), Some(date!(2000 - 04 - 23)));
+        assert_eq!(easter_sunday(2038), Some(date!(2038 - 04 - 25)));
+    }
+
+    #[test]
+    fn business_days_follow_the_target_calendar() {
+        for closed in [
+            date!(2024 - 01 - 06), // Saturday
+            date!(2024 - 01 - 07), // Sunday
+            date!(2024 - 01 - 01),
+            date!(2024 - 03 - 29), // Good Friday
+            date!(2024 - 04 - 01), // Easter Monday
+            date!(2024 - 05 - 01),
+            date!(2024 - 12 - 25),
+            date!(2024 - 12 - 26),
+            date!(2001 - 12 - 31),
+        ] {
+            assert!(!is_business_day(closed), "{closed}");
+        }
+        for open in [
+            date!(2024 - 01 - 02),
+            date!(2024 - 03 - 28),
+            date!(2024 - 12 - 31),
+            date!(1999 - 04 - 02), // Good Friday, open in TARGET's first year
+        ] {
+            assert!(is_business_day(open), "{open}");
+        }
+        assert_eq!(
+            last_business_day(date!(2024 - 01 - 07)),
+            date!(2024 - 01 - 05)
+        );
+        assert_eq!(
+            last_business_day(date!(2024 - 04 - 01)),
+            date!(2024 - 03 - 28)
+        );
+        assert_eq!(
+            last_business_day(date!(2024 - 12 - 26)),
+            date!(2024 - 12 - 24)
+        );
+        assert_eq!(
+            last_business_day(date!(2024 - 01 - 02)),
+            date!(2024 - 01 - 02)
+        );
+    }
 
     #[test]
     fn parse_date_accepts_iso_dates() {
