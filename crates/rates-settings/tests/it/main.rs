@@ -71,18 +71,22 @@ fn nothing_configured_gives_the_documented_defaults() -> TestResult {
 #[test]
 fn the_repositorys_config_files_load_and_default_toml_matches_the_built_in_defaults() -> TestResult
 {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let settings = Settings::load(&Sources::new(&repo).config_dir(repo.join("config")))?;
+    // The repository's config/ from an empty working directory: a developer's .env (which
+    // sits beside config/ in the repository) must not change what this test sees.
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let dir = workdir(&[])?;
+    let sources = Sources::new(dir.path()).config_dir(&config);
+    let settings = Settings::load(&sources)?;
     let mut expected = Settings::default();
     // default.toml spells the defaults out, except the per-machine worker count.
     expected.server.workers = settings.server.workers;
     assert_eq!(settings, expected);
-    for entry in fs::read_dir(repo.join("config"))? {
+    for entry in fs::read_dir(&config)? {
         let path = entry?.path();
         let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        Settings::load(&Sources::new(&repo).env_var("RATES_ENV", name))?;
+        Settings::load(&sources.clone().env_var("RATES_ENV", name))?;
     }
     Ok(())
 }
