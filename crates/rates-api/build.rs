@@ -4,9 +4,12 @@
 //! `RATES_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs both) makes them run, and
 //! fail, when either is missing.
 //!
-//! Only the tests read the `rates_test_browser` cfg; the library is the same either way.
+//! Only the tests read the `rates_test_browser` cfg; the library is the same either way. The
+//! `rates_test_postgres` cfg does the same for PostgreSQL (see `rates-store/postgres_test_cfg.rs`).
 
 use std::path::Path;
+
+include!("../rates-store/postgres_test_cfg.rs");
 
 /// Where Debian's `chromium` and `chromium-driver` packages put the two programs.
 const BROWSER: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
@@ -14,6 +17,8 @@ const BROWSER: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(rates_test_browser)");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=../rates-store/postgres_test_cfg.rs");
+    postgres_test_cfg();
     println!("cargo::rerun-if-env-changed=RATES_TEST_REQUIRE_BROWSER");
     // Installing or removing a package changes /usr/bin, which runs this script again.
     if Path::new("/usr/bin").is_dir() {

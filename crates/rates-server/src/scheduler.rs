@@ -428,6 +428,10 @@ mod tests {
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(rates_test_postgres),
+        ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+    )]
     async fn on_postgres_a_run_in_progress_elsewhere_is_never_joined_whatever_the_lease_says(
     ) -> TestResult {
         let Some(database) = TestDatabase::postgres()? else {

@@ -78,6 +78,10 @@ mod tests {
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
+    #[cfg_attr(
+        not(rates_test_postgres),
+        ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+    )]
     fn on_postgres_one_process_at_a_time_runs_an_ingest() -> TestResult {
         let Some(database) = TestDatabase::postgres()? else {
             return Ok(());
@@ -99,6 +103,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(rates_test_postgres),
+        ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+    )]
     fn on_postgres_a_holder_whose_session_ends_releases_the_lock() -> TestResult {
         use diesel::{Connection, PgConnection, RunQueryDsl};
 

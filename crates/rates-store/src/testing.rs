@@ -69,9 +69,12 @@ impl TestDatabase {
     /// A migrated, newly created PostgreSQL database on the server named by
     /// `RATES_TEST_POSTGRES_URL`, dropped (`WITH (FORCE)`) when this value is dropped.
     ///
-    /// `Ok(None)` (after printing that the test is skipped) when the variable is unset — unless
-    /// `RATES_TEST_REQUIRE_POSTGRES=1`, which makes that an error. An unreachable server is
-    /// always an error, never a skip.
+    /// `Ok(None)` when the variable is unset — unless `RATES_TEST_REQUIRE_POSTGRES=1`, which
+    /// makes that an error. An unreachable server is always an error, never a skip. Tests of
+    /// PostgreSQL alone are also marked
+    /// `#[cfg_attr(not(rates_test_postgres), ignore = "...")]` (the cfg comes from
+    /// `postgres_test_cfg.rs`, included by the crate's build script), so that cargo's summary
+    /// shows the skip.
     pub fn postgres() -> Result<Option<TestDatabase>, StoreError> {
         TestDatabase::postgres_on(std::env::var(POSTGRES_URL_VAR).ok(), postgres_required())
     }

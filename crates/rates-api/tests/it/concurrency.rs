@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 use crate::helpers::{load_sample, spawn_app_on, test_config, TestResult};
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn a_stuck_query_does_not_stall_other_requests() -> TestResult {
     // PostgreSQL lets a test hold a table lock that makes readers wait; SQLite in WAL mode never
     // blocks readers, so there is no way to make its query wait deterministically.

@@ -122,6 +122,10 @@ fn twenty_concurrent_calls_for_one_date_send_one_request() -> TestResult {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn two_servers_on_one_postgres_database_fetch_a_date_once() -> TestResult {
     let Some(db) = TestDatabase::postgres()? else {
         return Ok(());

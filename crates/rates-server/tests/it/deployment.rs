@@ -106,6 +106,10 @@ fn fill(store: &Store) -> TestResult<RateTable> {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn servers_on_one_postgres_database_serve_the_same_answers_and_see_each_others_ingests(
 ) -> TestResult {
     let Some(database) = TestDatabase::postgres()? else {
@@ -538,6 +542,10 @@ fn an_online_sqlite_backup_taken_while_serving_restores_to_the_same_answers() ->
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn a_pg_dump_restored_into_another_database_serves_the_same_answers() -> TestResult {
     let Some(database) = TestDatabase::postgres()? else {
         return Ok(());
@@ -581,6 +589,10 @@ fn a_pg_dump_restored_into_another_database_serves_the_same_answers() -> TestRes
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn servers_started_together_on_an_empty_postgres_database_migrate_it_once() -> TestResult {
     use diesel::{Connection, PgConnection, RunQueryDsl};
 

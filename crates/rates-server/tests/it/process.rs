@@ -24,6 +24,10 @@ fn body_of(reply: &str) -> &str {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn sigterm_while_a_query_waits_on_the_database_lets_it_finish() -> TestResult {
     // PostgreSQL lets the test hold the rates table locked, so the request is provably inside
     // its database query when the signal arrives. (SQLite in WAL mode never makes a reader

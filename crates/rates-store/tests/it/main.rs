@@ -1,5 +1,6 @@
 //! Integration tests of the store against real databases: every test runs on a temporary SQLite
-//! file and, when `RATES_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database.
+//! file and, when `RATES_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database (without it,
+//! the PostgreSQL tests show as `ignored`, with the reason).
 
 // The test bodies are plain functions called from generated #[test]s, so clippy's test
 // exemptions do not reach them.
@@ -22,6 +23,10 @@ macro_rules! backend_tests {
             }
 
             #[test]
+            #[cfg_attr(
+                not(rates_test_postgres),
+                ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+            )]
             fn postgres() -> $crate::helpers::TestResult {
                 match ::rates_store::testing::TestDatabase::postgres()? {
                     Some(database) => super::$name(&database),
