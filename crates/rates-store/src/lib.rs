@@ -8,7 +8,7 @@ mod api_keys;
 mod database_url;
 mod date_fetch_lock;
 mod error;
-mod ingest_lock;
+mod ingest_lease;
 mod ingest_run_lock;
 mod pool;
 mod read_connection;

@@ -42,7 +42,7 @@ mod concurrency;
 mod connection;
 mod failures;
 mod helpers;
-mod ingest_lock;
+mod ingest_lease;
 mod read_connection;
 mod reads;
 mod writes;
