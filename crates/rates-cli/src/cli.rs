@@ -32,7 +32,8 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Fetch rates from Fixer and store them (default: the 10 days ending today, UTC).
     Ingest(IngestArgs),
-    /// Bulk-load the ECB's reference-rate history (eurofxref-hist.csv or its .zip), base EUR.
+    /// Bulk-load the ECB's reference-rate history (eurofxref-hist.csv or its .zip, or --download
+    /// it), base EUR.
     ImportEcb(ImportEcbArgs),
     /// Manage the API keys rates-server accepts when server.auth = "api-key".
     #[command(subcommand)]
@@ -80,8 +81,12 @@ pub struct IngestArgs {
 #[derive(Debug, Args)]
 pub struct ImportEcbArgs {
     /// The ECB history file: eurofxref-hist.csv, or the eurofxref-hist.zip holding it.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(value_name = "FILE", required_unless_present = "download")]
+    pub file: Option<PathBuf>,
+    /// Download the history from ecb.download_url (RATES__ECB__DOWNLOAD_URL; default the ECB's
+    /// eurofxref-hist.zip) instead of reading a file.
+    #[arg(long, conflicts_with = "file")]
+    pub download: bool,
 }
 
 /// `keys ...`

@@ -63,6 +63,26 @@ impl Output {
         self.bar = Some(bar);
     }
 
+    /// Shows the bytes of a download on a progress bar (on a terminal): `bytes` received so
+    /// far, of `total` when the server said. The first call starts the bar.
+    pub fn download_progress(&mut self, bytes: u64, total: Option<u64>) {
+        if self.bar.is_none() && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+            let template = if total.is_some() {
+                "downloading [{bar:40}] {bytes}/{total_bytes} ({eta} left)"
+            } else {
+                "downloading {bytes} ({bytes_per_sec})"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+        }
+    }
+
     /// Advances the progress bar, if any.
     pub fn advance(&self, steps: u64) {
         if let Some(bar) = &self.bar {

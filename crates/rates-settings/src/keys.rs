@@ -1,7 +1,7 @@
 //! The table of known keys: their environment names and how a raw value becomes a typed field.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -39,6 +39,7 @@ pub const KEYS: &[KeyInfo] = &[
     key("ingest.schedule", "RATES__INGEST__SCHEDULE"),
     key("fetch.on_demand", "RATES__FETCH__ON_DEMAND"),
     key("fetch.daily_budget", "RATES__FETCH__DAILY_BUDGET"),
+    key("ecb.download_url", "RATES__ECB__DOWNLOAD_URL"),
     key("server.bind", "RATES__SERVER__BIND"),
     key("server.workers", "RATES__SERVER__WORKERS"),
     key("server.auth", "RATES__SERVER__AUTH"),
@@ -138,12 +139,8 @@ fn set(settings: &mut Settings, key: &str, value: &RawValue) -> Result<(), Reaso
         "ingest.schedule" => settings.ingest.schedule = schedule(&text(value)?)?,
         "fetch.on_demand" => settings.fetch.on_demand = boolean(value)?,
         "fetch.daily_budget" => settings.fetch.daily_budget = to_u32(number(value, 0, 100_000)?),
-        "server.bind" => {
-            let bind = text(value)?;
-            settings.server.bind = bind.trim().parse::<SocketAddr>().map_err(|_| {
-                format!("expected an address and port such as 127.0.0.1:8080, got {bind:?}")
-            })?;
-        }
+        "ecb.download_url" => settings.ecb.download_url = http_url(value)?,
+        "server.bind" => settings.server.bind = bind_address(&text(value)?)?,
         "server.workers" => settings.server.workers = to_usize(number(value, 1, 1024)?),
         "server.auth" => {
             settings.server.auth = match text(value)?.trim().to_ascii_lowercase().as_str() {
@@ -275,6 +272,16 @@ fn access_key(value: &RawValue) -> Result<AccessKey, Reason> {
 }
 
 fn base_url(value: &RawValue) -> Result<String, Reason> {
+    http_url(value).map_err(|_| {
+        format!(
+            "expected an http:// or https:// URL such as https://data.fixer.io/api, got {:?}",
+            text(value).unwrap_or_default()
+        )
+    })
+}
+
+/// An `http://` or `https://` URL with a host, without a trailing slash.
+fn http_url(value: &RawValue) -> Result<String, Reason> {
     let url = text(value)?;
     let trimmed = url.trim().trim_end_matches('/');
     let rest = trimmed
@@ -288,10 +295,34 @@ fn base_url(value: &RawValue) -> Result<String, Reason> {
         {
             Ok(trimmed.to_owned())
         }
-        _ => Err(format!(
-            "expected an http:// or https:// URL such as https://data.fixer.io/api, got {url:?}"
-        )),
+        _ => Err(format!("expected an http:// or https:// URL, got {url:?}")),
     }
+}
+
+/// `ADDRESS:PORT`, or `HOST:PORT` with a host name resolved now (`localhost:8080`); of a name's
+/// addresses the first IPv4 one is taken, as `localhost` means 127.0.0.1 to most people.
+fn bind_address(text: &str) -> Result<SocketAddr, Reason> {
+    let trimmed = text.trim();
+    if let Ok(address) = trimmed.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    let expected = || {
+        format!("expected an address or host name and a port such as 127.0.0.1:8080 or localhost:8080, got {text:?}")
+    };
+    let (host, port) = trimmed.rsplit_once(':').ok_or_else(expected)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(expected());
+    }
+    let addresses: Vec<SocketAddr> = trimmed
+        .to_socket_addrs()
+        .map_err(|error| format!("cannot resolve the host name {host:?}: {error}"))?
+        .collect();
+    addresses
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or(addresses.first())
+        .copied()
+        .ok_or_else(|| format!("the host name {host:?} has no address"))
 }
 
 /// A currency code: three ASCII letters, upper-cased.

@@ -13,7 +13,8 @@ pub use keys::{KeyInfo, KEYS};
 pub use load::{DEFAULT_CONFIG_DIR, ENV_NAME_VAR};
 pub use secret::{redact_url_password, AccessKey};
 pub use sections::{
-    AuthStyle, CorsOrigins, DatabaseSettings, FetchSettings, FixerSettings, IngestSettings,
-    Schedule, ServerAuth, ServerSettings, Settings, DEFAULT_FIXER_BASE_URL,
+    AuthStyle, CorsOrigins, DatabaseSettings, EcbSettings, FetchSettings, FixerSettings,
+    IngestSettings, Schedule, ServerAuth, ServerSettings, Settings, DEFAULT_ECB_DOWNLOAD_URL,
+    DEFAULT_FIXER_BASE_URL,
 };
 pub use sources::Sources;

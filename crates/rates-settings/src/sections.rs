@@ -24,6 +24,8 @@ pub struct Settings {
     pub ingest: IngestSettings,
     /// `fetch.*`
     pub fetch: FetchSettings,
+    /// `ecb.*`
+    pub ecb: EcbSettings,
     /// `server.*`
     pub server: ServerSettings,
 }
@@ -171,6 +173,27 @@ impl Default for FetchSettings {
         FetchSettings {
             on_demand: false,
             daily_budget: 50,
+        }
+    }
+}
+
+/// The European Central Bank's reference-rate history, the default `ecb.download_url`.
+pub const DEFAULT_ECB_DOWNLOAD_URL: &str =
+    "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip";
+
+/// `ecb.*`: where `rates-cli import-ecb --download` gets the ECB's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EcbSettings {
+    /// `ecb.download_url`: the ZIP (or CSV) of the whole history. Default
+    /// [`DEFAULT_ECB_DOWNLOAD_URL`], the ECB's own.
+    pub download_url: String,
+}
+
+impl Default for EcbSettings {
+    fn default() -> Self {
+        EcbSettings {
+            download_url: DEFAULT_ECB_DOWNLOAD_URL.to_owned(),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! `rates-cli import-ecb FILE`: bulk-load the ECB's reference-rate history through
-//! [`rates_ingest::ecb::EcbImport`], printing a line per committed batch and a summary.
+//! `rates-cli import-ecb FILE` / `import-ecb --download`: bulk-load the ECB's reference-rate
+//! history through [`rates_ingest::ecb::EcbImport`], printing a line per committed batch and a
+//! summary. `--download` fetches it from `ecb.download_url` first, with a progress bar on a
+//! terminal.
 //!
-//! The whole file is read and checked before the database is even opened: a bad file writes
-//! nothing and creates nothing.
+//! The whole file is read and checked before the database is even opened: a bad file or a
+//! failed download writes nothing and creates nothing.
 
 use anyhow::Context as _;
 use rates_ingest::ecb::{EcbImport, EcbSource};
@@ -14,12 +16,27 @@ use crate::{settings, CliError, Finished};
 /// Runs `import-ecb`.
 pub fn run(cli: &Cli, args: &ImportEcbArgs) -> Result<Finished, CliError> {
     let settings = settings::load(cli, &[])?;
-    let source = EcbSource::File(args.file.clone());
-    let import =
-        EcbImport::read(source, &mut |_, _| {}).map_err(|error| CliError::Failure(error.into()))?;
+    let source = match (&args.file, args.download) {
+        (Some(file), false) => EcbSource::File(file.clone()),
+        (None, true) => EcbSource::Download(settings.ecb.download_url.clone()),
+        // clap lets exactly one of them through.
+        _ => {
+            return Err(CliError::Usage(anyhow::anyhow!(
+                "give either FILE or --download"
+            )))
+        }
+    };
+    let mut output = Output::new(cli.json);
+    if let EcbSource::Download(url) = &source {
+        output.line(&format!("Downloading {url}"));
+    }
+    let import = EcbImport::read(source, &mut |bytes, total| {
+        output.download_progress(bytes, total);
+    });
+    output.finish_progress();
+    let import = import.map_err(|error| CliError::Failure(error.into()))?;
     let store = settings::open_store(&settings)?;
 
-    let mut output = Output::new(cli.json);
     output.start_progress(import.dates() as u64, "importing");
     let report = import.write(&store, &mut |batch| {
         output.line(&batch.to_string());

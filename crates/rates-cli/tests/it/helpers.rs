@@ -143,3 +143,57 @@ pub fn data(name: &str) -> PathBuf {
         .join("tests/data")
         .join(name)
 }
+
+/// A small HTTP server on 127.0.0.1 standing in for the ECB's site in `import-ecb --download`
+/// tests: every request gets the same answer. Its thread ends with the test process.
+pub struct FakeEcb {
+    pub url: String,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeEcb {
+    /// Answers `status` with `body`, announcing `announced_length` bytes (the body's length when
+    /// `None`; more than that imitates a transfer that breaks off).
+    pub fn start(
+        status: u16,
+        body: Vec<u8>,
+        announced_length: Option<usize>,
+    ) -> Result<FakeEcb, Box<dyn Error>> {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let url = format!(
+            "http://{}/stats/eurofxref/eurofxref-hist.zip",
+            listener.local_addr()?
+        );
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                // Read the request head; its content does not matter.
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 {status} Answer\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    announced_length.unwrap_or(body.len())
+                );
+                let _ = stream.write_all(answer.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        Ok(FakeEcb { url, requests })
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

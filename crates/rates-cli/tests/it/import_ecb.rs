@@ -7,7 +7,7 @@ use rates_domain::{parse_date, Currency, DateRange};
 use time::macros::date;
 use time::Date;
 
-use crate::helpers::{data, TestResult, World};
+use crate::helpers::{data, FakeEcb, TestResult, World};
 
 /// The slice, read independently of the code under test: date → currency → value, `N/A` left out.
 fn expected() -> Result<BTreeMap<Date, BTreeMap<String, f64>>, Box<dyn std::error::Error>> {
@@ -125,5 +125,109 @@ fn a_bad_row_aborts_the_import_naming_its_line_and_writes_nothing() -> TestResul
         "{}",
         run.stderr
     );
+    Ok(())
+}
+
+#[test]
+fn download_fetches_the_history_from_the_configured_url_and_imports_it() -> TestResult {
+    for world in World::all(Plan::ProfessionalPlus)? {
+        let ecb = FakeEcb::start(200, std::fs::read(data("eurofxref-hist-slice.zip"))?, None)?;
+        let run = world
+            .run_with(
+                &["import-ecb", "--download"],
+                &[("RATES__ECB__DOWNLOAD_URL", &ecb.url)],
+            )?
+            .expect_code(0)?;
+        assert_eq!(ecb.requests(), 1);
+        assert!(
+            run.stdout.contains(&format!("Downloading {}", ecb.url)),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout
+                .contains("Summary: 25 dates (1999-01-04..2024-03-28)"),
+            "{}",
+            run.stdout
+        );
+        assert_matches_the_file(&world)?;
+        let report = world
+            .run_with(
+                &["--json", "import-ecb", "--download"],
+                &[("RATES__ECB__DOWNLOAD_URL", &ecb.url)],
+            )?
+            .expect_code(0)?
+            .json()?;
+        assert_eq!(report["source"], ecb.url.as_str());
+        assert_eq!(report["totals"]["inserted"], 0);
+    }
+    // FILE and --download exclude each other, and one of them is needed.
+    let world = World::sqlite(Plan::ProfessionalPlus)?;
+    for args in [&["import-ecb"][..], &["import-ecb", "x.csv", "--download"]] {
+        world.run(args)?.expect_code(2)?.assert_no_panic();
+    }
+    Ok(())
+}
+
+#[test]
+fn a_failed_or_garbage_download_is_one_line_and_creates_no_database() -> TestResult {
+    let world = World::sqlite(Plan::ProfessionalPlus)?;
+    let zip = std::fs::read(data("eurofxref-hist-slice.zip"))?;
+    let cases: Vec<(FakeEcb, &str)> = vec![
+        (
+            FakeEcb::start(404, b"Not Found".to_vec(), None)?,
+            "HTTP 404",
+        ),
+        (
+            FakeEcb::start(200, b"<html>maintenance</html>".to_vec(), None)?,
+            "line 1",
+        ),
+        (
+            FakeEcb::start(200, b"PK\x03\x04garbage".to_vec(), None)?,
+            "not a readable ZIP archive",
+        ),
+        (
+            FakeEcb::start(
+                200,
+                zip.get(..zip.len() / 2).unwrap_or_default().to_vec(),
+                Some(zip.len()),
+            )?,
+            "cannot download",
+        ),
+    ];
+    let database = world.dir.path().join("fresh.db");
+    let database_url = database.to_str().ok_or("path")?;
+    for (ecb, expected) in &cases {
+        let run = world
+            .run_with(
+                &["import-ecb", "--download"],
+                &[
+                    ("RATES__ECB__DOWNLOAD_URL", ecb.url.as_str()),
+                    ("DATABASE_URL", database_url),
+                ],
+            )?
+            .expect_code(1)?;
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert!(run.stderr.contains(&ecb.url), "{}", run.stderr);
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+        run.assert_no_panic();
+        assert!(!database.exists(), "{expected}: a database was created");
+    }
+    // Nothing listening at all.
+    let run = world
+        .run_with(
+            &["import-ecb", "--download"],
+            &[
+                (
+                    "RATES__ECB__DOWNLOAD_URL",
+                    "http://127.0.0.1:1/eurofxref-hist.zip",
+                ),
+                ("DATABASE_URL", database_url),
+            ],
+        )?
+        .expect_code(1)?;
+    assert!(run.stderr.contains("cannot download"), "{}", run.stderr);
+    assert!(!database.exists());
     Ok(())
 }

@@ -57,6 +57,10 @@ fn nothing_configured_gives_the_documented_defaults() -> TestResult {
     assert!(!settings.fetch.on_demand);
     assert_eq!(settings.fetch.daily_budget, 50);
     assert_eq!(
+        settings.ecb.download_url,
+        "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
+    );
+    assert_eq!(
         settings.server.bind,
         "127.0.0.1:8080".parse::<SocketAddr>()?
     );
@@ -472,5 +476,43 @@ fn env_example_lists_every_setting_commented() -> TestResult {
     let repo_config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
     let settings = Settings::load(&Sources::new(dir.path()).config_dir(repo_config))?;
     assert!(settings.fixer.access_key.is_some());
+    Ok(())
+}
+
+#[test]
+fn the_ecb_download_url_can_point_elsewhere_and_must_be_http() -> TestResult {
+    let dir = workdir(&[])?;
+    let settings = load(
+        dir.path(),
+        &[("RATES__ECB__DOWNLOAD_URL", "http://127.0.0.1:9/history.zip")],
+    )?;
+    assert_eq!(settings.ecb.download_url, "http://127.0.0.1:9/history.zip");
+    let message = load_err(dir.path(), &[("RATES__ECB__DOWNLOAD_URL", "ftp://x/y.zip")])?;
+    assert!(message.contains("ecb.download_url"), "{message}");
+    assert!(message.contains("http://"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn the_bind_address_may_name_a_host() -> TestResult {
+    let dir = workdir(&[])?;
+    let settings = load(dir.path(), &[("RATES__SERVER__BIND", "localhost:8080")])?;
+    assert!(
+        settings.server.bind.ip().is_loopback(),
+        "{}",
+        settings.server.bind
+    );
+    assert_eq!(settings.server.bind.port(), 8080);
+    let settings = load(dir.path(), &[("RATES__SERVER__BIND", "[::1]:9000")])?;
+    assert_eq!(settings.server.bind, "[::1]:9000".parse::<SocketAddr>()?);
+    for (bind, expected) in [
+        ("localhost", "such as 127.0.0.1:8080 or localhost:8080"),
+        ("localhost:http", "such as 127.0.0.1:8080 or localhost:8080"),
+        ("no-such-host.invalid:8080", "cannot resolve the host name"),
+    ] {
+        let message = load_err(dir.path(), &[("RATES__SERVER__BIND", bind)])?;
+        assert!(message.contains("server.bind"), "{message}");
+        assert!(message.contains(expected), "{bind}: {message}");
+    }
     Ok(())
 }
