@@ -30,6 +30,10 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `database is locked`. Writes hold the lock for one batch (well under a second).
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// WAL pages after which a commit checkpoints the WAL into the database file (SQLite's own
+/// default, set explicitly because bulk writes turn it off for a while; see `store::Flush`).
+pub(crate) const SQLITE_WAL_AUTOCHECKPOINT_PAGES: u32 = 1000;
+
 /// Key of the PostgreSQL advisory lock taken while migrating, so two processes starting at once
 /// do not apply the same migration twice. Any constant unlikely to be used by others.
 const POSTGRES_MIGRATION_LOCK_KEY: i64 = 0x7261_7465_735f_6d67; // "rates_mg"
@@ -66,7 +70,8 @@ pub(crate) fn apply_sqlite_pragmas(connection: &mut SqliteConnection) -> diesel:
         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
          PRAGMA journal_mode = WAL; \
          PRAGMA foreign_keys = ON; \
-         PRAGMA synchronous = NORMAL;"
+         PRAGMA synchronous = NORMAL; \
+         PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES};"
     ))
 }
 

@@ -18,26 +18,51 @@ use time::macros::format_description;
 use time::{Date, PrimitiveDateTime, Time};
 
 /// A date bound as a parameter, its SQLite text (`YYYY-MM-DD`, as diesel writes it) made once.
-#[derive(Debug, AsExpression)]
+///
+/// `Copy` and free of borrows, so rows built from it have a static query id and diesel can
+/// prepare a multi-row INSERT once and reuse it.
+#[derive(Debug, Clone, Copy, AsExpression)]
 #[diesel(sql_type = SqlDate)]
 pub(crate) struct DateParam {
     date: Date,
-    text: String,
+    /// Empty (all zero) for a date that does not fit; `to_sql` then uses diesel's own.
+    text: [u8; DATE_TEXT_LEN],
 }
+
+/// `YYYY-MM-DD`: the length of every date the store writes (years 0000-9999).
+const DATE_TEXT_LEN: usize = 10;
 
 impl DateParam {
     pub(crate) fn new(date: Date) -> DateParam {
-        DateParam {
-            date,
-            text: format_date(date),
+        let mut text = [0; DATE_TEXT_LEN];
+        let formatted = format_date(date);
+        // Years outside 0000-9999 do not fit; they are written as diesel would write them.
+        if formatted.len() == DATE_TEXT_LEN {
+            text.copy_from_slice(formatted.as_bytes());
         }
+        DateParam { date, text }
+    }
+
+    pub(crate) fn date(&self) -> Date {
+        self.date
+    }
+
+    fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.text)
+            .ok()
+            .filter(|text| !text.starts_with('\0'))
     }
 }
 
 impl ToSql<SqlDate, Sqlite> for DateParam {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.text.as_str());
-        Ok(IsNull::No)
+        match self.text() {
+            Some(text) => {
+                out.set_value(text);
+                Ok(IsNull::No)
+            }
+            None => <Date as ToSql<SqlDate, Sqlite>>::to_sql(&self.date, out),
+        }
     }
 }
 
@@ -47,13 +72,18 @@ impl ToSql<SqlDate, Pg> for DateParam {
     }
 }
 
+/// The longest timestamp text: `YYYY-MM-DD HH:MM:SS.fffffffff`.
+const TIMESTAMP_TEXT_MAX: usize = 29;
+
 /// A timestamp bound as a parameter, its SQLite text made once, in diesel's own layout
 /// (`YYYY-MM-DD HH:MM:SS[.fraction]`) so values written either way compare correctly as text.
-#[derive(Debug, AsExpression)]
+/// `Copy` and free of borrows, like [`DateParam`].
+#[derive(Debug, Clone, Copy, AsExpression)]
 #[diesel(sql_type = SqlTimestamp)]
 pub(crate) struct TimestampParam {
     moment: PrimitiveDateTime,
-    text: String,
+    text: [u8; TIMESTAMP_TEXT_MAX],
+    len: u8,
 }
 
 impl TimestampParam {
@@ -67,28 +97,69 @@ impl TimestampParam {
                 "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]"
             ))
         };
-        // Formatting a valid PrimitiveDateTime with these layouts cannot fail; should it ever,
-        // an empty text would be rejected by the NOT NULL/CHECK-free column only on read, so
-        // fall back to the plain ISO form instead.
-        let text = text.unwrap_or_else(|_| format!("{} {}", moment.date(), moment.time()));
-        TimestampParam { moment, text }
+        let mut param = TimestampParam {
+            moment,
+            text: [0; TIMESTAMP_TEXT_MAX],
+            len: 0,
+        };
+        // Formatting a valid PrimitiveDateTime with these layouts cannot fail, and only years
+        // beyond 9999 are longer; either way an empty text makes `to_sql` use diesel's own.
+        if let Ok(text) = text {
+            if let (Some(target), Ok(len)) =
+                (param.text.get_mut(..text.len()), u8::try_from(text.len()))
+            {
+                target.copy_from_slice(text.as_bytes());
+                param.len = len;
+            }
+        }
+        param
     }
 
     pub(crate) fn moment(&self) -> PrimitiveDateTime {
         self.moment
     }
+
+    fn text(&self) -> Option<&str> {
+        self.text
+            .get(..usize::from(self.len))
+            .filter(|text| !text.is_empty())
+            .and_then(|text| std::str::from_utf8(text).ok())
+    }
 }
 
 impl ToSql<SqlTimestamp, Sqlite> for TimestampParam {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.text.as_str());
-        Ok(IsNull::No)
+        match self.text() {
+            Some(text) => {
+                out.set_value(text);
+                Ok(IsNull::No)
+            }
+            None => <PrimitiveDateTime as ToSql<SqlTimestamp, Sqlite>>::to_sql(&self.moment, out),
+        }
     }
 }
 
 impl ToSql<SqlTimestamp, Pg> for TimestampParam {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         <PrimitiveDateTime as ToSql<SqlTimestamp, Pg>>::to_sql(&self.moment, out)
+    }
+}
+
+/// A currency code bound as text, without allocating.
+#[derive(Debug, Clone, Copy, AsExpression)]
+#[diesel(sql_type = Text)]
+pub(crate) struct CodeParam(pub(crate) Currency);
+
+impl ToSql<Text, Sqlite> for CodeParam {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.as_str());
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Text, Pg> for CodeParam {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.0.as_str(), out)
     }
 }
 
@@ -223,14 +294,27 @@ mod tests {
     #[test]
     fn timestamp_params_use_diesels_layout() {
         assert_eq!(
-            TimestampParam::new(datetime!(2024-01-02 16:05:09)).text,
-            "2024-01-02 16:05:09"
+            TimestampParam::new(datetime!(2024-01-02 16:05:09)).text(),
+            Some("2024-01-02 16:05:09")
         );
         assert_eq!(
-            TimestampParam::new(datetime!(2024-01-02 16:05:09.120)).text,
-            "2024-01-02 16:05:09.12"
+            TimestampParam::new(datetime!(2024-01-02 16:05:09.120)).text(),
+            Some("2024-01-02 16:05:09.12")
         );
+        let param = TimestampParam::new(datetime!(2024-01-02 16:05:09.123456789));
+        assert_eq!(param.text(), Some("2024-01-02 16:05:09.123456789"));
         let param = TimestampParam::new(datetime!(2024-01-02 16:05:09.123456));
-        assert_eq!(parse_stored_timestamp(&param.text), Some(param.moment()));
+        assert_eq!(
+            parse_stored_timestamp(param.text().unwrap_or_default()),
+            Some(param.moment())
+        );
+    }
+
+    #[test]
+    fn date_params_use_diesels_layout() {
+        assert_eq!(
+            DateParam::new(time::macros::date!(2024 - 01 - 02)).text(),
+            Some("2024-01-02")
+        );
     }
 }

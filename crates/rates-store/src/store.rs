@@ -45,12 +45,20 @@ macro_rules! in_transaction {
 /// is stored, then write the difference" logic never races another writer, and a SQLite
 /// transaction never has to upgrade a read lock (which fails at once, "database is locked", while
 /// another connection writes).
+///
+/// An optional [`Flush`] (default [`Flush::OnCommit`]) lets all but the last batch of a bulk
+/// write skip waiting for the disk.
 macro_rules! in_rates_write_transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
+        in_rates_write_transaction!($store, $crate::store::Flush::OnCommit, |$conn| $body)
+    };
+    ($store:expr, $flush:expr, |$conn:ident| $body:expr) => {
         match $store.pool() {
             $crate::pool::Pool::Sqlite(pool) => {
                 let mut pooled = $crate::store::checkout_sqlite(pool)?;
-                pooled.immediate_transaction(|$conn| $body)
+                $crate::store::with_sqlite_flush(&mut pooled, $flush, |connection| {
+                    connection.immediate_transaction(|$conn| $body)
+                })
             }
             $crate::pool::Pool::Postgres(pool) => {
                 let mut pooled = $crate::store::checkout_postgres(pool)?;
@@ -60,11 +68,62 @@ macro_rules! in_rates_write_transaction {
                         "LOCK TABLE rates IN SHARE ROW EXCLUSIVE MODE",
                     )
                     .map_err($crate::error::StoreError::query("locking the rates table"))?;
+                    if $flush == $crate::store::Flush::WithLaterCommit {
+                        ::diesel::connection::SimpleConnection::batch_execute(
+                            $conn,
+                            "SET LOCAL synchronous_commit = off",
+                        )
+                        .map_err($crate::error::StoreError::query("deferring the flush"))?;
+                    }
                     $body
                 })
             }
         }
     };
+}
+
+/// When a write transaction's commit must be on disk.
+///
+/// Each commit of a bulk write would otherwise wait for its own flush (an fsync of PostgreSQL's
+/// WAL; a checkpoint, two fsyncs, whenever SQLite's WAL passes its threshold), and those waits
+/// can cost more than the writing. Both logs are sequential, so the flush that makes the last
+/// batch durable makes every earlier one durable too: a bulk write defers the flush of all
+/// batches but the last. A crash of the application at any moment loses nothing committed; a
+/// crash of the machine during a bulk write can lose its latest batches, whole, never part of
+/// one, and the write was not finished anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flush {
+    /// The commit returns once it is durable (PostgreSQL), or checkpoints the WAL into the
+    /// database when the WAL has grown past its threshold (SQLite, `synchronous = NORMAL`).
+    OnCommit,
+    /// The commit returns without waiting for the disk; a later [`Flush::OnCommit`] covers it.
+    WithLaterCommit,
+}
+
+/// Runs `write` on a SQLite connection; for [`Flush::WithLaterCommit`], with the automatic
+/// checkpoint off for its commit and back to the usual threshold afterwards, whatever happened.
+pub(crate) fn with_sqlite_flush<T>(
+    connection: &mut diesel::SqliteConnection,
+    flush: Flush,
+    write: impl FnOnce(&mut diesel::SqliteConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use diesel::connection::SimpleConnection as _;
+    if flush == Flush::OnCommit {
+        return write(connection);
+    }
+    connection
+        .batch_execute("PRAGMA wal_autocheckpoint = 0")
+        .map_err(StoreError::query("deferring the checkpoint"))?;
+    let written = write(connection);
+    let restored = connection
+        .batch_execute(&format!(
+            "PRAGMA wal_autocheckpoint = {}",
+            pool::SQLITE_WAL_AUTOCHECKPOINT_PAGES
+        ))
+        .map_err(StoreError::query("restoring the checkpoint threshold"));
+    let written = written?;
+    restored?;
+    Ok(written)
 }
 
 /// Access to stored rate tables, currencies, API keys and the ingest lock, in SQLite or

@@ -1,49 +1,54 @@
 //! Writing rate tables: the upsert of one day and the batched bulk path share one plan —
-//! read what is stored for the batch in one query, compare in memory, write only differences.
+//! read the stored values for the batch in one query, compare in memory, write only differences.
+//!
+//! The writes themselves take each backend's fastest route (see [`BatchWriter`]): new rows go
+//! to SQLite as multi-row INSERTs through one prepared statement and to PostgreSQL by binary
+//! `COPY`; replaced values become revisions inside the database (`INSERT ... SELECT` from the
+//! row being replaced), so a re-import reads back only keys and values, never sources or
+//! timestamps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Date as SqlDate, Double, Text, Timestamp};
 use rates_domain::{format_date, Currency, RateTable, Source};
-use time::{Date, PrimitiveDateTime};
+use time::Date;
 
 use crate::error::StoreError;
 use crate::records::{BulkProgress, WriteCounts};
 use crate::schema::{currencies, data_version, day_versions, rate_revisions, rates};
-use crate::sql_values::{DateParam, LoadedCode, LoadedDate, LoadedTimestamp, TimestampParam};
-use crate::store::Store;
+use crate::sql_values::{CodeParam, DateParam, LoadedCode, LoadedDate, TimestampParam};
+use crate::store::{Flush, Store};
 use crate::timestamps;
 
 /// Days written per transaction by [`Store::bulk_upsert`]: large enough that per-transaction
-/// costs vanish, small enough that a failure loses little and readers never wait long.
-pub const DEFAULT_DAYS_PER_BATCH: usize = 100;
+/// costs (a commit is an fsync on PostgreSQL) vanish, small enough that a failure loses little,
+/// readers never wait long and a batch's plan stays a few MB.
+pub const DEFAULT_DAYS_PER_BATCH: usize = 500;
 
-/// Rows per multi-row INSERT: 7 bound values each stays far below SQLite's (32,766) and
-/// PostgreSQL's (65,535) limits on bound parameters.
-const ROWS_PER_INSERT: usize = 1_000;
+/// Rows per multi-row INSERT on SQLite. A fixed-size array of rows has a static query id, so
+/// diesel prepares this statement once per connection and reuses it (a statement built from a
+/// slice is prepared afresh every time); 7 bound values a row stays far below SQLite's limit of
+/// 32,766. The remainder of a batch goes in one statement built from the slice.
+const SQLITE_ROWS_PER_INSERT: usize = 256;
 
+/// Rows per multi-row INSERT into `day_versions`: 3 bound values each stays far below SQLite's
+/// (32,766) and PostgreSQL's (65,535) limits on bound parameters, whatever the batch size.
+const DAY_ROWS_PER_INSERT: usize = 1_000;
+
+/// A row to insert. Owned `Copy` fields without borrows: only then does an array of rows have
+/// the static query id that lets diesel reuse the prepared statement.
 #[derive(Insertable)]
 #[diesel(table_name = rates)]
-struct NewRate<'a> {
-    date: &'a DateParam,
-    base: &'a str,
-    currency: &'a str,
+#[diesel(treat_none_as_default_value = false)]
+struct NewRate {
+    date: DateParam,
+    base: CodeParam,
+    currency: CodeParam,
     rate: f64,
-    source: &'a str,
-    first_stored_at: &'a TimestampParam,
-    last_changed_at: &'a TimestampParam,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = rate_revisions)]
-struct NewRevision<'a> {
-    date: &'a DateParam,
-    base: &'a str,
-    currency: &'a str,
-    rate: f64,
-    source: String,
-    served_from: PrimitiveDateTime,
-    served_until: &'a TimestampParam,
+    source: &'static str,
+    first_stored_at: TimestampParam,
+    last_changed_at: TimestampParam,
 }
 
 /// A value to replace, keyed like the row.
@@ -54,21 +59,12 @@ struct RateUpdate<'a> {
     rate: f64,
 }
 
-/// What is stored for one rate: its value, source and last change.
-#[derive(Debug, Clone, PartialEq)]
-struct StoredValue {
-    rate: f64,
-    source: String,
-    last_changed_at: PrimitiveDateTime,
-}
-
 type RateKey = (Date, Currency, Currency);
 
 /// Everything one batch has to write.
 struct BatchPlan<'a> {
-    inserts: Vec<NewRate<'a>>,
+    inserts: Vec<NewRate>,
     updates: Vec<RateUpdate<'a>>,
-    revisions: Vec<NewRevision<'a>>,
     currencies: BTreeSet<Currency>,
     /// Indexes (into the batch) of the days with an insert or an update.
     changed_days: Vec<usize>,
@@ -76,20 +72,19 @@ struct BatchPlan<'a> {
 }
 
 /// Compares a batch with what is stored. Same value (exact `f64` equality): untouched.
-/// Different value: updated, the stored one becomes a revision served until `now`.
+/// Different value: updated (the stored one becomes a revision when written).
 /// The base's own rate (always 1) is not stored.
 fn plan_batch<'a>(
     tables: &[&'a RateTable],
     days: &'a [DateParam],
     base_codes: &'a BTreeMap<Currency, String>,
-    stored: &HashMap<RateKey, StoredValue>,
-    source: &'a str,
+    stored: &HashMap<RateKey, f64>,
+    source: &'static str,
     now: &'a TimestampParam,
 ) -> Result<BatchPlan<'a>, StoreError> {
     let mut plan = BatchPlan {
-        inserts: Vec::new(),
+        inserts: Vec::with_capacity(tables.iter().map(|table| table.len()).sum()),
         updates: Vec::new(),
-        revisions: Vec::new(),
         currencies: BTreeSet::new(),
         changed_days: Vec::new(),
         counts: WriteCounts::default(),
@@ -115,27 +110,18 @@ fn plan_batch<'a>(
                 None => {
                     plan.counts.inserted += 1;
                     plan.inserts.push(NewRate {
-                        date: day,
-                        base: base_code,
-                        currency: currency.as_str(),
+                        date: *day,
+                        base: CodeParam(base),
+                        currency: CodeParam(*currency),
                         rate,
                         source,
-                        first_stored_at: now,
-                        last_changed_at: now,
+                        first_stored_at: *now,
+                        last_changed_at: *now,
                     });
                 }
-                Some(old) if old.rate == rate => plan.counts.unchanged += 1,
-                Some(old) => {
+                Some(&old) if old == rate => plan.counts.unchanged += 1,
+                Some(_) => {
                     plan.counts.updated += 1;
-                    plan.revisions.push(NewRevision {
-                        date: day,
-                        base: base_code,
-                        currency: currency.as_str(),
-                        rate: old.rate,
-                        source: old.source.clone(),
-                        served_from: old.last_changed_at,
-                        served_until: now,
-                    });
                     plan.updates.push(RateUpdate {
                         date: day,
                         base: base_code,
@@ -152,18 +138,11 @@ fn plan_batch<'a>(
     Ok(plan)
 }
 
-type StoredRow = (
-    LoadedDate,
-    LoadedCode,
-    LoadedCode,
-    f64,
-    String,
-    LoadedTimestamp,
-);
+type StoredRow = (LoadedDate, LoadedCode, LoadedCode, f64);
 
-fn index_stored(rows: Vec<StoredRow>) -> Result<HashMap<RateKey, StoredValue>, StoreError> {
+fn index_stored(rows: Vec<StoredRow>) -> Result<HashMap<RateKey, f64>, StoreError> {
     let mut index = HashMap::with_capacity(rows.len());
-    for (LoadedDate(date), base, currency, rate, source, LoadedTimestamp(last_changed_at)) in rows {
+    for (LoadedDate(date), base, currency, rate) in rows {
         let valid = |code: LoadedCode| match code {
             LoadedCode::Valid(currency) => Ok(currency),
             LoadedCode::Invalid(text) => Err(StoreError::corrupt(format!(
@@ -171,16 +150,140 @@ fn index_stored(rows: Vec<StoredRow>) -> Result<HashMap<RateKey, StoredValue>, S
                 format_date(date)
             ))),
         };
-        index.insert(
-            (date, valid(base)?, valid(currency)?),
-            StoredValue {
-                rate,
-                source,
-                last_changed_at,
-            },
-        );
+        index.insert((date, valid(base)?, valid(currency)?), rate);
     }
     Ok(index)
+}
+
+/// The part of a batch's writes that differs by backend. Both run inside the batch's write
+/// transaction, after the plan was made against what that transaction read.
+trait BatchWriter {
+    /// Inserts rows known not to be stored (the write lock is held since they were looked up).
+    fn insert_rates(&mut self, rows: &[NewRate]) -> Result<(), StoreError>;
+
+    /// Keeps each stored value as a revision served until `now`, then replaces it.
+    fn replace_rates(
+        &mut self,
+        updates: &[RateUpdate<'_>],
+        source: &str,
+        now: &TimestampParam,
+    ) -> Result<(), StoreError>;
+}
+
+impl BatchWriter for SqliteConnection {
+    fn insert_rates(&mut self, rows: &[NewRate]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+            let inserted = match <&[NewRate; SQLITE_ROWS_PER_INSERT]>::try_from(chunk) {
+                Ok(full) => diesel::insert_into(rates::table).values(full).execute(self),
+                Err(_) => diesel::insert_into(rates::table)
+                    .values(chunk)
+                    .execute(self),
+            };
+            inserted.map_err(StoreError::query("inserting rates"))?;
+        }
+        Ok(())
+    }
+
+    fn replace_rates(
+        &mut self,
+        updates: &[RateUpdate<'_>],
+        source: &str,
+        now: &TimestampParam,
+    ) -> Result<(), StoreError> {
+        // One row at a time: both statements are prepared once and SQLite runs them in-process,
+        // so there is no round trip to save.
+        for update in updates {
+            let key = (update.date, update.base, update.currency);
+            diesel::insert_into(rate_revisions::table)
+                .values(rates::table.find(key).select((
+                    rates::date,
+                    rates::base,
+                    rates::currency,
+                    rates::rate,
+                    rates::source,
+                    rates::last_changed_at,
+                    now.into_sql::<Timestamp>(),
+                )))
+                .into_columns((
+                    rate_revisions::date,
+                    rate_revisions::base,
+                    rate_revisions::currency,
+                    rate_revisions::rate,
+                    rate_revisions::source,
+                    rate_revisions::served_from,
+                    rate_revisions::served_until,
+                ))
+                .execute(self)
+                .map_err(StoreError::query("keeping replaced rates as revisions"))?;
+            diesel::update(rates::table.find(key))
+                .set((
+                    rates::rate.eq(update.rate),
+                    rates::source.eq(source),
+                    rates::last_changed_at.eq(now),
+                ))
+                .execute(self)
+                .map_err(StoreError::query("updating rates"))?;
+        }
+        Ok(())
+    }
+}
+
+impl BatchWriter for PgConnection {
+    fn insert_rates(&mut self, rows: &[NewRate]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        diesel::copy_from(rates::table)
+            .from_insertable(rows)
+            .execute(self)
+            .map_err(StoreError::query("copying rates"))?;
+        Ok(())
+    }
+
+    fn replace_rates(
+        &mut self,
+        updates: &[RateUpdate<'_>],
+        source: &str,
+        now: &TimestampParam,
+    ) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        // Set-based: the batch's changes travel as four arrays, so two statements do the work of
+        // two per rate (and of as many round trips).
+        let dates: Vec<Date> = updates.iter().map(|update| update.date.date()).collect();
+        let bases: Vec<&str> = updates.iter().map(|update| update.base).collect();
+        let codes: Vec<&str> = updates.iter().map(|update| update.currency).collect();
+        let values: Vec<f64> = updates.iter().map(|update| update.rate).collect();
+        diesel::sql_query(
+            "INSERT INTO rate_revisions \
+                 (date, base, currency, rate, source, served_from, served_until) \
+             SELECT r.date, r.base, r.currency, r.rate, r.source, r.last_changed_at, $4 \
+             FROM rates r \
+             JOIN unnest($1, $2, $3) AS u(date, base, currency) \
+               ON r.date = u.date AND r.base = u.base AND r.currency = u.currency",
+        )
+        .bind::<Array<SqlDate>, _>(&dates)
+        .bind::<Array<Text>, _>(&bases)
+        .bind::<Array<Text>, _>(&codes)
+        .bind::<Timestamp, _>(now)
+        .execute(self)
+        .map_err(StoreError::query("keeping replaced rates as revisions"))?;
+        diesel::sql_query(
+            "UPDATE rates r SET rate = u.rate, source = $5, last_changed_at = $6 \
+             FROM unnest($1, $2, $3, $4) AS u(date, base, currency, rate) \
+             WHERE r.date = u.date AND r.base = u.base AND r.currency = u.currency",
+        )
+        .bind::<Array<SqlDate>, _>(&dates)
+        .bind::<Array<Text>, _>(&bases)
+        .bind::<Array<Text>, _>(&codes)
+        .bind::<Array<Double>, _>(&values)
+        .bind::<Text, _>(source)
+        .bind::<Timestamp, _>(now)
+        .execute(self)
+        .map_err(StoreError::query("updating rates"))?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -193,13 +296,17 @@ impl Store {
         table: &RateTable,
         source: Source,
     ) -> Result<WriteCounts, StoreError> {
-        self.write_batch(&[table], source)
+        self.write_batch(&[table], source, Flush::OnCommit)
     }
 
     /// Stores many days at once (e.g. an ECB history import): days are written in batches of
-    /// [`DEFAULT_DAYS_PER_BATCH`], one transaction per batch with multi-row inserts, with the
-    /// same rules as [`Store::upsert_rate_table`]. Each day is stored whole or not at all; on an
-    /// error, batches committed before it stay stored and the failing batch is rolled back.
+    /// [`DEFAULT_DAYS_PER_BATCH`], one transaction per batch, with the same rules as
+    /// [`Store::upsert_rate_table`]; the stored values of a batch are read in one query, new rows
+    /// go in by multi-row INSERT (SQLite) or `COPY` (PostgreSQL) and changed ones set-based.
+    /// Each day is stored whole or not at all; on an error, batches committed before it stay
+    /// stored and the failing batch is rolled back. Everything is on disk when this returns;
+    /// batches before the last commit without waiting for the disk (the last one's flush
+    /// covers them).
     pub fn bulk_upsert(
         &self,
         tables: &[RateTable],
@@ -238,8 +345,15 @@ impl Store {
             days_total: ordered.len(),
             counts: WriteCounts::default(),
         };
-        for batch in ordered.chunks(days_per_batch.max(1)) {
-            progress.counts += self.write_batch(batch, source)?;
+        let batches = ordered.chunks(days_per_batch.max(1));
+        let last = batches.len().saturating_sub(1);
+        for (index, batch) in batches.enumerate() {
+            let flush = if index == last {
+                Flush::OnCommit
+            } else {
+                Flush::WithLaterCommit
+            };
+            progress.counts += self.write_batch(batch, source, flush)?;
             progress.days_done += batch.len();
             on_batch(progress);
         }
@@ -247,7 +361,12 @@ impl Store {
     }
 
     /// Writes one batch of days (sorted by date, no duplicates) in one transaction.
-    fn write_batch(&self, batch: &[&RateTable], source: Source) -> Result<WriteCounts, StoreError> {
+    fn write_batch(
+        &self,
+        batch: &[&RateTable],
+        source: Source,
+        flush: Flush,
+    ) -> Result<WriteCounts, StoreError> {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(WriteCounts::default());
         };
@@ -266,45 +385,19 @@ impl Store {
             .collect();
         let source = source.as_str();
 
-        in_rates_write_transaction!(self, |conn| {
+        in_rates_write_transaction!(self, flush, |conn| {
             let stored: Vec<StoredRow> = rates::table
                 .filter(rates::date.between(first_date, last_date))
                 .filter(rates::base.eq_any(&bases))
-                .select((
-                    rates::date,
-                    rates::base,
-                    rates::currency,
-                    rates::rate,
-                    rates::source,
-                    rates::last_changed_at,
-                ))
+                .select((rates::date, rates::base, rates::currency, rates::rate))
                 .load(conn)
                 .map_err(StoreError::query("reading the stored rates"))?;
             let stored = index_stored(stored)?;
             let plan = plan_batch(batch, &days, &base_codes, &stored, source, now)?;
+            drop(stored);
 
-            for rows in plan.inserts.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into(rates::table)
-                    .values(rows)
-                    .execute(conn)
-                    .map_err(StoreError::query("inserting rates"))?;
-            }
-            for rows in plan.revisions.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into(rate_revisions::table)
-                    .values(rows)
-                    .execute(conn)
-                    .map_err(StoreError::query("keeping replaced rates as revisions"))?;
-            }
-            for update in &plan.updates {
-                diesel::update(rates::table.find((update.date, update.base, update.currency)))
-                    .set((
-                        rates::rate.eq(update.rate),
-                        rates::source.eq(source),
-                        rates::last_changed_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .map_err(StoreError::query("updating rates"))?;
-            }
+            BatchWriter::insert_rates(conn, &plan.inserts)?;
+            BatchWriter::replace_rates(conn, &plan.updates, source, now)?;
 
             let held: BTreeSet<String> = currencies::table
                 .filter(currencies::held.eq(true))
@@ -355,7 +448,7 @@ impl Store {
                         ))
                     })
                     .collect();
-                for rows in changed.chunks(ROWS_PER_INSERT) {
+                for rows in changed.chunks(DAY_ROWS_PER_INSERT) {
                     diesel::insert_into(day_versions::table)
                         .values(rows)
                         .on_conflict((day_versions::date, day_versions::base))

@@ -1,6 +1,8 @@
 //! Upserts and the bulk path.
 
-use rates_domain::{Currency, Source};
+use std::collections::BTreeMap;
+
+use rates_domain::{Currency, Rate, RateTable, Source};
 use rates_store::testing::{ecb_sample_tables, TestDatabase};
 use rates_store::{StoreError, WriteCounts};
 use time::macros::date;
@@ -14,6 +16,7 @@ backend_tests!(
     rates_missing_from_a_newer_table_are_kept,
     the_base_rate_is_not_stored,
     bulk_upsert_loads_and_reloads_the_ecb_sample,
+    a_bulk_reload_keeps_a_revision_for_each_changed_value,
     bulk_upsert_reports_progress_per_batch,
     bulk_upsert_rejects_a_day_given_twice,
     data_version_moves_only_when_rates_change,
@@ -182,6 +185,75 @@ fn bulk_upsert_loads_and_reloads_the_ecb_sample(database: &TestDatabase) -> Test
             .ok_or("day stored")?;
         assert_eq!(&stored.table, table);
     }
+    Ok(())
+}
+
+fn a_bulk_reload_keeps_a_revision_for_each_changed_value(database: &TestDatabase) -> TestResult {
+    let store = database.store();
+    let tables = ecb_sample_tables()?;
+    store.bulk_upsert(&tables, Source::EcbImport)?;
+    let before: Vec<_> = tables
+        .iter()
+        .map(|table| store.rate_table(table.date(), Currency::EUR))
+        .collect::<Result<_, _>>()?;
+    let version_before = store.data_version()?;
+
+    // Every 7th rate of the history changes, spread over every batch of 10 days.
+    let mut changed = Vec::new();
+    let mut seen = 0;
+    let mut reloaded = Vec::new();
+    for table in &tables {
+        let mut rates = BTreeMap::new();
+        for (currency, rate) in table.rates() {
+            seen += 1;
+            let value = if seen % 7 == 0 {
+                changed.push((table.date(), *currency, rate.get()));
+                rate.get() * 1.001
+            } else {
+                rate.get()
+            };
+            rates.insert(*currency, Rate::new(value)?);
+        }
+        reloaded.push(RateTable::new(table.date(), Currency::EUR, rates)?);
+    }
+    let counts = store.bulk_upsert_with_progress(&reloaded, Source::Fixer, 10, |_| {})?;
+    assert_eq!(counts.updated, changed.len() as u64);
+    assert_eq!(counts.inserted, 0);
+    assert_eq!(counts.total(), seen);
+    assert!(store.data_version()? > version_before);
+
+    for (date, currency, old) in &changed {
+        let revisions = store.revisions(*date, Currency::EUR, *currency)?;
+        let [revision] = revisions.as_slice() else {
+            return Err(format!("{date} {currency}: {} revisions", revisions.len()).into());
+        };
+        let (was, now) = (
+            before
+                .iter()
+                .flatten()
+                .find(|stored| stored.table.date() == *date)
+                .ok_or("stored before")?,
+            store.rate_table(*date, Currency::EUR)?.ok_or("stored")?,
+        );
+        assert_eq!(revision.rate.get(), *old);
+        assert_eq!(revision.source, Source::EcbImport);
+        assert_eq!(revision.served_from, was.last_changed);
+        assert_eq!(revision.served_until, now.last_changed);
+        assert_eq!(now.table.rate(*currency).ok_or("rate")?.get(), old * 1.001);
+    }
+    let untouched = tables
+        .first()
+        .and_then(|table| {
+            table
+                .rates()
+                .keys()
+                .next()
+                .map(|code| (table.date(), *code))
+        })
+        .ok_or("a rate")?;
+    assert!(store
+        .revisions(untouched.0, Currency::EUR, untouched.1)?
+        .is_empty());
     Ok(())
 }
 
