@@ -231,3 +231,99 @@ fn a_failed_or_garbage_download_is_one_line_and_creates_no_database() -> TestRes
     assert!(!database.exists());
     Ok(())
 }
+
+/// Currencies of the generated history below.
+const GENERATED_CODES: [&str; 20] = [
+    "USD", "JPY", "BGN", "CZK", "DKK", "GBP", "HUF", "PLN", "RON", "SEK", "CHF", "ISK", "NOK",
+    "TRY", "AUD", "BRL", "CAD", "CNY", "HKD", "ZAR",
+];
+
+/// An ECB-format history of `days` consecutive dates from 1980-01-01, newest first like the
+/// ECB's file, every cell a rate; long enough that an import takes many batches.
+fn generated_history(days: u16) -> Result<(String, Vec<Date>), Box<dyn std::error::Error>> {
+    let mut text = format!("Date,{},\n", GENERATED_CODES.join(","));
+    let mut dates = Vec::new();
+    for offset in (0..days).rev() {
+        let date = date!(1980 - 01 - 01)
+            .checked_add(time::Duration::days(i64::from(offset)))
+            .ok_or("date out of range")?;
+        dates.push(date);
+        text.push_str(&rates_domain::format_date(date));
+        for column in 0..GENERATED_CODES.len() {
+            text.push_str(&format!(
+                ",{}.{:04}",
+                column + 1,
+                (u32::from(offset) * 7) % 10_000
+            ));
+        }
+        text.push_str(",\n");
+    }
+    dates.sort();
+    Ok((text, dates))
+}
+
+#[test]
+fn an_import_killed_at_any_moment_leaves_whole_days_and_a_rerun_completes_it() -> TestResult {
+    let (text, dates) = generated_history(6_000)?;
+    let (first, last) = (
+        *dates.first().ok_or("no dates")?,
+        *dates.last().ok_or("no dates")?,
+    );
+    let range = DateRange::new(first, last)?;
+    for world in World::all(Plan::ProfessionalPlus)? {
+        let file = world.dir.path().join("long-history.csv");
+        std::fs::write(&file, &text)?;
+        let file = file.to_str().ok_or("path")?;
+        // Kill -9 as soon as the first days appear, then again once more are stored.
+        let mut held_before = 0;
+        for round in 0..2 {
+            let mut child = world
+                .command(&["import-ecb", file])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?;
+            let started = std::time::Instant::now();
+            while world.store().dates_held(range, Currency::EUR)?.len() <= held_before
+                && started.elapsed() < std::time::Duration::from_secs(60)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            child.kill()?;
+            child.wait()?;
+            let stored = world.store().rate_tables_between(range, Currency::EUR)?;
+            assert!(
+                stored.len() > held_before && stored.len() < dates.len(),
+                "round {round}: {} of {} days held; the kill did not land mid-import",
+                stored.len(),
+                dates.len()
+            );
+            for table in &stored {
+                assert_eq!(
+                    table.table.len(),
+                    GENERATED_CODES.len(),
+                    "{} is partial",
+                    table.table.date()
+                );
+            }
+            held_before = stored.len();
+        }
+        let run = world.run(&["--json", "import-ecb", file])?.expect_code(0)?;
+        let report = run.json()?;
+        let rates_per_day = GENERATED_CODES.len() as u64;
+        assert_eq!(
+            report["totals"]["unchanged"].as_u64(),
+            Some(held_before as u64 * rates_per_day)
+        );
+        assert_eq!(
+            report["totals"]["inserted"].as_u64(),
+            Some((dates.len() - held_before) as u64 * rates_per_day)
+        );
+        let held: Vec<Date> = world
+            .store()
+            .dates_held(range, Currency::EUR)?
+            .into_iter()
+            .collect();
+        assert_eq!(held, dates, "the rerun completed the history");
+    }
+    Ok(())
+}
