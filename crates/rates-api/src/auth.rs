@@ -2,12 +2,13 @@
 //! then holds no rates) needs `Authorization: Bearer KEY` or `X-API-Key: KEY`.
 //!
 //! - A presented key is hashed (`rates_domain::hash_api_key`, SHA-256) and looked up by that hash
-//!   in the store: no stored secret is ever compared with the presented one, so nothing leaks
-//!   through comparison timing.
-//! - Lookups are remembered for [`AuthConfig::lookup_ttl`] (5 s by default), hits and misses
-//!   alike, so a flood of requests costs one query per key per interval; a revoked key therefore
-//!   stops working at most that long after `rates-cli keys revoke`, without a restart. At most
-//!   [`MAX_REMEMBERED_KEYS`] lookups are remembered.
+//!   in the in-memory copy of the active keys (`rates_snapshot::ApiKeys`): no stored secret is
+//!   ever compared with the presented one, so nothing leaks through comparison timing, and no
+//!   check waits for the database.
+//! - The copy is read again every `RefreshConfig::keys_interval` (1 s by default) by the
+//!   snapshot's refresher, so a revoked key stops working about that long after
+//!   `rates-cli keys revoke`, without a restart. While the database is unreachable the copy stays
+//!   as it was.
 //! - Uses are counted in memory and written with one `record_api_key_use` call at most once per
 //!   [`AuthConfig::usage_flush_interval`] (10 s), and when the server stops: never a database
 //!   write per request.
@@ -19,21 +20,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
-use rates_domain::{hash_api_key, ApiKeyHash};
+use rates_domain::hash_api_key;
+use rates_snapshot::ApiKeys;
 use rates_store::Store;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use crate::routes::blocking;
 
-/// Most key lookups remembered at once; beyond that the memory is cleared.
-pub const MAX_REMEMBERED_KEYS: usize = 10_000;
-
-/// Timings of key checking.
+/// Timings of key use recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthConfig {
-    /// How long a lookup (found, not found) is trusted: the revocation delay.
-    pub lookup_ttl: Duration,
     /// How often counted uses are written to the store.
     pub usage_flush_interval: Duration,
 }
@@ -41,18 +37,15 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> AuthConfig {
         AuthConfig {
-            lookup_ttl: Duration::from_secs(5),
             usage_flush_interval: Duration::from_secs(10),
         }
     }
 }
 
-/// Remembered lookups and counted uses, shared by every worker.
+/// Counted uses, shared by every worker.
 #[derive(Debug)]
 pub(crate) struct KeyChecker {
     config: AuthConfig,
-    /// Hash → (key id if active, when looked up).
-    lookups: Mutex<HashMap<ApiKeyHash, (Option<i64>, Instant)>>,
     /// Key id → (last use, uses) since the last flush.
     uses: Mutex<HashMap<i64, (OffsetDateTime, u64)>>,
     last_flush: Mutex<Instant>,
@@ -67,49 +60,23 @@ impl KeyChecker {
     pub(crate) fn new(config: AuthConfig) -> KeyChecker {
         KeyChecker {
             config,
-            lookups: Mutex::new(HashMap::new()),
             uses: Mutex::new(HashMap::new()),
             last_flush: Mutex::new(Instant::now()),
             flushing: AtomicBool::new(false),
         }
     }
 
-    /// Checks the key in `headers`; on success the use is counted.
-    pub(crate) async fn check(
+    /// Checks the key in `headers` against the active `keys`; on success the use is counted.
+    pub(crate) fn check(
         self: &Arc<Self>,
+        keys: &ApiKeys,
         store: &Store,
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
         let presented = presented_key(headers).ok_or(ApiError::Unauthorized(MISSING))?;
-        let hash = hash_api_key(presented);
-        let remembered = {
-            let lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
-            lookups
-                .get(&hash)
-                .filter(|(_, at)| at.elapsed() < self.config.lookup_ttl)
-                .map(|(id, _)| *id)
-        };
-        let id = match remembered {
-            Some(id) => id,
-            None => {
-                let lookup_store = store.clone();
-                let lookup_hash = hash.clone();
-                let found = blocking(move || {
-                    lookup_store
-                        .find_active_api_key(lookup_hash.as_str())
-                        .map_err(ApiError::database)
-                })
-                .await?;
-                let id = found.map(|record| record.id);
-                let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
-                if lookups.len() >= MAX_REMEMBERED_KEYS {
-                    lookups.clear();
-                }
-                lookups.insert(hash, (id, Instant::now()));
-                id
-            }
-        };
-        let id = id.ok_or(ApiError::Unauthorized(INVALID))?;
+        let id = keys
+            .id_of(&hash_api_key(presented))
+            .ok_or(ApiError::Unauthorized(INVALID))?;
         self.count_use(id);
         self.flush_if_due(store);
         Ok(())
@@ -124,19 +91,7 @@ impl KeyChecker {
 
     /// Starts a background write of the counted uses when one is due (never waited for).
     fn flush_if_due(self: &Arc<Self>, store: &Store) {
-        let due = {
-            let mut last = self
-                .last_flush
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if last.elapsed() < self.config.usage_flush_interval {
-                false
-            } else {
-                *last = Instant::now();
-                true
-            }
-        };
-        if !due || self.flushing.swap(true, Ordering::AcqRel) {
+        if !self.is_due() || self.flushing.swap(true, Ordering::AcqRel) {
             return;
         }
         let batch = self.take_uses();
@@ -147,15 +102,62 @@ impl KeyChecker {
         let store = store.clone();
         let checker = Arc::clone(self);
         actix_web::rt::spawn(async move {
-            match actix_web::rt::task::spawn_blocking(move || store.record_api_key_use(&batch))
-                .await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => log::warn!("cannot record API key use: {error}"),
-                Err(error) => log::warn!("cannot record API key use: {error}"),
+            let mut batch = batch;
+            loop {
+                let writer = store.clone();
+                let written = actix_web::rt::task::spawn_blocking(move || {
+                    let result = writer.record_api_key_use(&batch);
+                    (batch, result)
+                })
+                .await;
+                let failed = match written {
+                    Ok((_, Ok(()))) => false,
+                    Ok((batch, Err(error))) => {
+                        // Counted again with the next flush rather than lost (the database may
+                        // be down for a while; reads go on meanwhile).
+                        log::warn!("cannot record API key use: {error}");
+                        checker.restore_uses(batch);
+                        true
+                    }
+                    Err(error) => {
+                        log::warn!("cannot record API key use: {error}");
+                        true
+                    }
+                };
+                checker.flushing.store(false, Ordering::Release);
+                // Uses counted while this write ran found it busy and skipped theirs: write
+                // them now if due, so none waits for a request that may never come.
+                if failed
+                    || !checker.has_uses()
+                    || !checker.is_due()
+                    || checker.flushing.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+                batch = checker.take_uses();
             }
-            checker.flushing.store(false, Ordering::Release);
         });
+    }
+
+    /// Whether a write of the counted uses is due; if so, the next one is due an interval later.
+    fn is_due(&self) -> bool {
+        let mut last = self
+            .last_flush
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.elapsed() < self.config.usage_flush_interval {
+            return false;
+        }
+        *last = Instant::now();
+        true
+    }
+
+    fn has_uses(&self) -> bool {
+        !self
+            .uses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
     }
 
     fn take_uses(&self) -> Vec<(i64, OffsetDateTime, u64)> {
@@ -163,6 +165,15 @@ impl KeyChecker {
         uses.drain()
             .map(|(id, (last_used, count))| (id, last_used, count))
             .collect()
+    }
+
+    fn restore_uses(&self, batch: Vec<(i64, OffsetDateTime, u64)>) {
+        let mut uses = self.uses.lock().unwrap_or_else(PoisonError::into_inner);
+        for (id, last_used, count) in batch {
+            let entry = uses.entry(id).or_insert((last_used, 0));
+            entry.0 = entry.0.max(last_used);
+            entry.1 += count;
+        }
     }
 
     /// Writes every counted use now (blocking): for shutdown and tests.

@@ -74,6 +74,21 @@ impl RenderedAnswer {
         &self.body
     }
 
+    /// Encodes `body` as JSON and renders it (see [`RenderedAnswer::new`]): the one way routes
+    /// turn a body into an answer.
+    pub fn json(
+        body: &impl serde::Serialize,
+        last_changed: Option<SystemTime>,
+        freshness: Freshness,
+    ) -> Result<RenderedAnswer, crate::error::ApiError> {
+        let encoded = serde_json::to_vec(body).map_err(|error| {
+            crate::error::ApiError::UnrepresentableValue(format!(
+                "cannot encode the answer: {error}"
+            ))
+        })?;
+        Ok(RenderedAnswer::new(encoded, last_changed, freshness))
+    }
+
     /// The quoted ETag.
     pub fn etag(&self) -> &str {
         self.etag.to_str().unwrap_or_default()

@@ -65,8 +65,7 @@ pub(crate) async fn front(
             {
                 state
                     .keys()
-                    .check(state.store(), request.headers())
-                    .await
+                    .check(&state.snapshot().keys(), state.store(), request.headers())
                     .err()
             }
             _ => None,

@@ -17,16 +17,13 @@ mod state;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
-pub use auth::{AuthConfig, MAX_REMEMBERED_KEYS};
-pub use conditional::{content_etag, Freshness, RenderedAnswer};
-pub use error::{ApiError, RETRY_AFTER_SECS};
+pub use auth::AuthConfig;
+pub use conditional::RenderedAnswer;
+pub use error::ApiError;
 pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
-pub use request::{ConvertParams, ConvertQuery, NoQuery, RatesParams, RatesPath, RatesQuery};
-pub use request_log::{client_address, ACCESS_LOG_TARGET};
+pub use request_log::ACCESS_LOG_TARGET;
 pub use response_cache::{CacheConfig, ResponseCache};
-pub use state::{
-    ApiConfig, ApiState, AuthMode, CorsPolicy, DEFAULT_MAX_RANGE_DAYS, DEFAULT_MAX_URI_BYTES,
-};
+pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
 
 /// Registers the whole API on an app: routes, the 404/405 answers, JSON errors for actix's own
 /// extractors, CORS, the request-target limit and the request log, all sharing `state`.

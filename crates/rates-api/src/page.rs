@@ -17,7 +17,7 @@ use std::sync::Arc;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource};
 use rates_domain::{format_date, Currency};
-use rates_store::Store;
+use rates_snapshot::Snapshot;
 use serde::Deserialize;
 
 use crate::conditional::{Freshness, RenderedAnswer};
@@ -116,11 +116,7 @@ async fn index(
     let html = if state.config().auth == AuthMode::ApiKey {
         fill(INDEX_TEMPLATE, &PageContent::locked())
     } else {
-        let store = state.store().clone();
-        let stored_base = state.config().stored_base;
-        let content = web::block(move || PageContent::read(&store, stored_base, base))
-            .await
-            .map_err(ApiError::database)??;
+        let content = PageContent::read(&state.snapshot().current(), base)?;
         fill(INDEX_TEMPLATE, &content)
     };
     let answer = RenderedAnswer::new(html.into_bytes(), None, Freshness::Short);
@@ -178,13 +174,9 @@ impl PageContent {
         }
     }
 
-    /// The latest table in `base` (the stored base when `None`); runs on a blocking thread.
-    fn read(
-        store: &Store,
-        stored_base: Currency,
-        base: Option<Currency>,
-    ) -> Result<PageContent, ApiError> {
-        let Some(latest) = store.latest_date(stored_base).map_err(ApiError::database)? else {
+    /// The latest table in `base` (the stored base when `None`), from the snapshot.
+    fn read(snapshot: &Snapshot, base: Option<Currency>) -> Result<PageContent, ApiError> {
+        let Some(stored) = snapshot.latest() else {
             return Ok(PageContent {
                 auth: "off",
                 status: "No rates are held yet.".to_owned(),
@@ -194,17 +186,12 @@ impl PageContent {
                 table_class: "",
             });
         };
-        let stored = store
-            .rate_table(latest, stored_base)
-            .map_err(ApiError::database)?
-            .ok_or(ApiError::NoRatesHeld)?;
-        let names: BTreeMap<Currency, String> = store
+        let names: BTreeMap<Currency, &str> = snapshot
             .currencies()
-            .map_err(ApiError::database)?
-            .into_iter()
-            .filter_map(|record| Some((record.code, record.name?)))
+            .iter()
+            .filter_map(|record| Some((record.code, record.name.as_deref()?)))
             .collect();
-        let base = base.unwrap_or(stored_base);
+        let base = base.unwrap_or(snapshot.base());
         let table = stored.table.rebase(base).map_err(ApiError::from_domain)?;
         let mut codes: Vec<Currency> = table.rates().keys().copied().collect();
         if !codes.contains(&base) {
@@ -224,7 +211,7 @@ impl PageContent {
             if *code == base {
                 continue;
             }
-            let name = names.get(code).map(String::as_str).unwrap_or_default();
+            let name = names.get(code).copied().unwrap_or_default();
             let _ = write!(
                 rows,
                 "<tr><th scope=\"row\">{code}</th><td>{}</td><td class=\"num\">{rate}</td></tr>",

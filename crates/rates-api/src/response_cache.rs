@@ -1,29 +1,36 @@
-//! An in-memory cache of rendered answers, keyed by the normalised request.
+//! An in-memory cache of rendered answers, keyed by the normalised request, with one render per
+//! key at a time.
 //!
-//! Why: a rate table for a past date is read far more often than it changes, and rendering it
-//! costs a database round trip on a blocking thread plus JSON encoding; a cached answer is a
-//! hash-map lookup. Correctness: the whole cache is dropped whenever the store's data version
-//! changes (any insert or corrected value, by this process or another one sharing the
-//! database). The version is checked at most once per `check_interval`, so an answer is never
-//! more than that interval (plus one query) staler than the database; and every entry also
-//! expires after `max_age` regardless. Memory is bounded by `max_bytes` (oldest entries go
-//! first), so clients asking for many distinct URLs cannot grow it.
+//! Why: every answer is computed from the in-memory snapshot (`rates-snapshot`), but rebasing a
+//! year of rates and encoding it still costs a millisecond, and popular answers are asked for
+//! far more often than the rates change; a cached answer is a hash-map lookup. Correctness: an
+//! answer belongs to the snapshot generation it was computed from, and the whole cache is dropped
+//! when a request sees a newer generation (any change, by this process or another one sharing
+//! the database, reaches the snapshot first). Every entry also expires after `max_age`. Memory is
+//! bounded by `max_bytes` (oldest entries go first), so clients asking for many distinct URLs
+//! cannot grow it.
+//!
+//! Identical requests arriving together render once ([`ResponseCache::get_or_render`]): the
+//! first renders, the others wait for its answer, so a burst on one cold URL costs one
+//! computation, not one per connection.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::conditional::RenderedAnswer;
+use tokio::sync::OnceCell;
 
-/// Limits and timings of the [`ResponseCache`].
+use crate::conditional::RenderedAnswer;
+use crate::error::ApiError;
+
+/// Limits of the [`ResponseCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
-    /// Total body bytes held at most; 0 turns the cache off.
+    /// Total body bytes held at most; 0 turns caching off (identical concurrent requests still
+    /// render once).
     pub max_bytes: usize,
-    /// How often the store's data version is compared (the staleness bound).
-    pub check_interval: Duration,
-    /// Longest time any entry is served, whatever the data version says.
+    /// Longest time any entry is served, whatever happens to the snapshot.
     pub max_age: Duration,
 }
 
@@ -31,7 +38,6 @@ impl Default for CacheConfig {
     fn default() -> CacheConfig {
         CacheConfig {
             max_bytes: 16 * 1024 * 1024,
-            check_interval: Duration::from_secs(1),
             max_age: Duration::from_secs(300),
         }
     }
@@ -45,6 +51,8 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct Entries {
+    /// The snapshot generation every entry was computed from.
+    generation: u64,
     map: HashMap<String, Entry>,
     /// Keys in insertion order, for eviction.
     order: VecDeque<String>,
@@ -59,20 +67,16 @@ impl Entries {
     }
 }
 
-#[derive(Debug)]
-struct VersionState {
-    /// The data version the entries were rendered from; `None` before the first check.
-    version: Option<i64>,
-    checked_at: Option<Instant>,
-}
+/// One render in progress, shared by the requests waiting for it.
+type InFlight = Arc<OnceCell<Arc<RenderedAnswer>>>;
 
-/// Rendered answers keyed by normalised request; see the module docs for the invalidation rules.
+/// Rendered answers keyed by normalised request; see the module docs.
 #[derive(Debug)]
 pub struct ResponseCache {
     config: CacheConfig,
     entries: RwLock<Entries>,
-    version: Mutex<VersionState>,
-    checking: AtomicBool,
+    in_flight: Mutex<HashMap<(u64, String), InFlight>>,
+    renders: AtomicU64,
 }
 
 impl ResponseCache {
@@ -81,38 +85,91 @@ impl ResponseCache {
         ResponseCache {
             config,
             entries: RwLock::new(Entries::default()),
-            version: Mutex::new(VersionState {
-                version: None,
-                checked_at: None,
-            }),
-            checking: AtomicBool::new(false),
+            in_flight: Mutex::new(HashMap::new()),
+            renders: AtomicU64::new(0),
         }
     }
 
-    /// The cached answer for `key`, if any and not expired.
-    pub fn get(&self, key: &str) -> Option<Arc<RenderedAnswer>> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        let entry = entries.map.get(key)?;
-        (entry.stored_at.elapsed() < self.config.max_age).then(|| Arc::clone(&entry.answer))
+    /// The cached answer for `key` computed from snapshot `generation`, if any and not expired.
+    /// A newer generation than the entries' drops them all.
+    pub fn get(&self, key: &str, generation: u64) -> Option<Arc<RenderedAnswer>> {
+        {
+            let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+            if entries.generation == generation {
+                let entry = entries.map.get(key)?;
+                return (entry.stored_at.elapsed() < self.config.max_age)
+                    .then(|| Arc::clone(&entry.answer));
+            }
+            if entries.generation > generation {
+                // This request holds an older snapshot than the cache: nothing here is for it.
+                return None;
+            }
+        }
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.generation < generation {
+            if !entries.map.is_empty() {
+                log::debug!("the rates changed; response cache cleared");
+            }
+            entries.clear();
+            entries.generation = generation;
+        }
+        None
     }
 
-    /// Keeps `answer` under `key`, evicting the oldest entries to stay within budget.
-    /// `rendered_at_version` is the data version observed before the answer was read from the
-    /// store: if the data changed since, the answer is not kept.
-    pub fn insert(
+    /// The answer for `key` from the cache, or rendered by `render` (computed from snapshot
+    /// `generation`) and kept. While one request renders a key, identical ones wait for its
+    /// answer instead of rendering it again; a render that fails is not shared (each waiter then
+    /// renders for itself, which for an error is cheap).
+    pub async fn get_or_render(
         &self,
         key: String,
-        answer: Arc<RenderedAnswer>,
-        rendered_at_version: Option<i64>,
-    ) {
+        generation: u64,
+        render: impl FnOnce() -> Result<RenderedAnswer, ApiError>,
+    ) -> Result<Arc<RenderedAnswer>, ApiError> {
+        if let Some(answer) = self.get(&key, generation) {
+            return Ok(answer);
+        }
+        let flight_key = (generation, key);
+        let cell: InFlight = Arc::clone(
+            self.in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(flight_key.clone())
+                .or_default(),
+        );
+        let rendered = cell
+            .get_or_try_init(|| async {
+                self.renders.fetch_add(1, Ordering::Relaxed);
+                let answer = Arc::new(render()?);
+                self.insert(flight_key.1.clone(), Arc::clone(&answer), generation);
+                Ok::<_, ApiError>(answer)
+            })
+            .await
+            .map(Arc::clone);
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if in_flight
+            .get(&flight_key)
+            .is_some_and(|current| Arc::ptr_eq(current, &cell))
+        {
+            in_flight.remove(&flight_key);
+        }
+        rendered
+    }
+
+    /// Keeps `answer` under `key`, evicting the oldest entries to stay within budget; an answer
+    /// from another snapshot generation than the entries' is not kept.
+    pub fn insert(&self, key: String, answer: Arc<RenderedAnswer>, generation: u64) {
         let weight = answer.weight();
         if weight > self.config.max_bytes {
             return;
         }
-        if rendered_at_version != self.current_version() {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.generation != generation {
             return;
         }
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = entries.map.remove(&key) {
             entries.bytes = entries.bytes.saturating_sub(old.answer.weight());
             entries.order.retain(|existing| *existing != key);
@@ -136,71 +193,9 @@ impl ResponseCache {
         );
     }
 
-    /// The data version the current entries belong to.
-    pub fn current_version(&self) -> Option<i64> {
-        self.version
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .version
-    }
-
-    /// Whether the data version is due for a check; at most one caller at a time gets `true`
-    /// and must then call [`ResponseCache::record_version`] (or [`ResponseCache::check_failed`]).
-    pub fn begin_version_check(&self) -> bool {
-        let due = {
-            let state = self.version.lock().unwrap_or_else(PoisonError::into_inner);
-            state
-                .checked_at
-                .is_none_or(|checked| checked.elapsed() >= self.config.check_interval)
-        };
-        due && self
-            .checking
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    /// Records the store's data version; a change drops every entry.
-    pub fn record_version(&self, version: i64) {
-        {
-            let mut state = self.version.lock().unwrap_or_else(PoisonError::into_inner);
-            if state.version != Some(version) {
-                if state.version.is_some() {
-                    log::debug!("data version changed to {version}; response cache cleared");
-                }
-                self.entries
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clear();
-                state.version = Some(version);
-            }
-            state.checked_at = Some(Instant::now());
-        }
-        self.checking.store(false, Ordering::Release);
-    }
-
-    /// The version could not be read: drop everything (nothing is known to be current) and let
-    /// the next request try again.
-    pub fn check_failed(&self) {
-        {
-            let mut state = self.version.lock().unwrap_or_else(PoisonError::into_inner);
-            state.version = None;
-            state.checked_at = None;
-            self.entries
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
-        }
-        self.checking.store(false, Ordering::Release);
-    }
-
-    /// Whether the cache was configured off (`max_bytes` 0).
-    pub fn is_disabled(&self) -> bool {
-        self.config.max_bytes == 0
-    }
-
-    /// Whether entries are served at all (a version has been read successfully).
-    pub fn is_usable(&self) -> bool {
-        self.config.max_bytes > 0 && self.current_version().is_some()
+    /// How many answers were rendered (cache misses that computed), since start.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
     }
 
     /// Number of entries held.
@@ -235,68 +230,93 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_kept_only_for_the_version_they_were_read_at() {
+    fn entries_are_kept_only_for_the_generation_they_were_computed_from() {
         let cache = ResponseCache::new(config(10_000));
-        assert!(cache.begin_version_check());
-        cache.record_version(1);
-        cache.insert("a".into(), answer(10), Some(1));
-        assert!(cache.get("a").is_some());
-        cache.insert("stale".into(), answer(10), Some(0));
-        assert!(cache.get("stale").is_none());
-        cache.record_version(2);
+        assert!(cache.get("a", 1).is_none());
+        cache.insert("a".into(), answer(10), 1);
+        assert!(cache.get("a", 1).is_some());
+        cache.insert("stale".into(), answer(10), 0);
+        assert!(cache.get("stale", 1).is_none());
         assert!(
-            cache.get("a").is_none(),
-            "a version change clears the cache"
+            cache.get("a", 0).is_none(),
+            "an older snapshot gets nothing"
         );
-    }
-
-    #[test]
-    fn only_one_caller_checks_at_a_time_and_not_before_the_interval() {
-        let cache = ResponseCache::new(config(10_000));
-        assert!(cache.begin_version_check());
-        assert!(!cache.begin_version_check(), "a check is already running");
-        cache.record_version(1);
+        assert!(cache.get("a", 1).is_some(), "and clears nothing");
         assert!(
-            !cache.begin_version_check(),
-            "checked less than a second ago"
+            cache.get("a", 2).is_none(),
+            "a newer snapshot clears the cache"
         );
-    }
-
-    #[test]
-    fn a_failed_check_clears_and_disables_until_the_next_success() {
-        let cache = ResponseCache::new(config(10_000));
-        assert!(cache.begin_version_check());
-        cache.record_version(1);
-        cache.insert("a".into(), answer(10), Some(1));
-        cache.check_failed();
-        assert!(!cache.is_usable());
-        assert!(cache.get("a").is_none());
-        assert!(cache.begin_version_check());
+        assert!(cache.get("a", 1).is_none());
+        assert!(cache.is_empty());
     }
 
     #[test]
     fn memory_stays_within_budget_oldest_out_first() {
         let cache = ResponseCache::new(config(3 * answer(100).weight()));
-        cache.record_version(1);
         for key in ["a", "b", "c", "d"] {
-            cache.insert(key.into(), answer(100), Some(1));
+            cache.insert(key.into(), answer(100), 0);
         }
         assert_eq!(cache.len(), 3);
-        assert!(cache.get("a").is_none());
-        assert!(cache.get("d").is_some());
-        cache.insert("huge".into(), answer(10_000), Some(1));
-        assert!(cache.get("huge").is_none());
+        assert!(cache.get("a", 0).is_none());
+        assert!(cache.get("d", 0).is_some());
+        cache.insert("huge".into(), answer(10_000), 0);
+        assert!(cache.get("huge", 0).is_none());
     }
 
     #[test]
     fn entries_expire_after_max_age() {
         let cache = ResponseCache::new(CacheConfig {
             max_bytes: 10_000,
-            check_interval: Duration::from_secs(1),
             max_age: Duration::ZERO,
         });
-        cache.record_version(1);
-        cache.insert("a".into(), answer(10), Some(1));
-        assert!(cache.get("a").is_none());
+        cache.insert("a".into(), answer(10), 0);
+        assert!(cache.get("a", 0).is_none());
+    }
+
+    #[actix_web::test]
+    async fn a_miss_renders_once_then_serves_the_kept_answer() {
+        let cache = ResponseCache::new(config(10_000));
+        for _ in 0..3 {
+            let rendered = cache
+                .get_or_render("k".into(), 0, || {
+                    Ok(RenderedAnswer::new(b"{}".to_vec(), None, Freshness::Long))
+                })
+                .await;
+            assert!(rendered.is_ok());
+        }
+        assert_eq!(cache.renders(), 1);
+        let failed = cache
+            .get_or_render("bad".into(), 0, || Err(ApiError::NoRatesHeld))
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(cache.len(), 1, "errors are never kept");
+    }
+
+    #[test]
+    fn a_request_arriving_during_a_render_waits_for_it_instead_of_rendering() {
+        // No caching at all: only the sharing of the render in progress can save the second.
+        let cache = Arc::new(ResponseCache::new(config(0)));
+        let render_on_thread = |delay_before: Duration, render_time: Duration| {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                std::thread::sleep(delay_before);
+                actix_web::rt::System::new().block_on(async move {
+                    cache
+                        .get_or_render("slow".into(), 7, || {
+                            std::thread::sleep(render_time);
+                            Ok(RenderedAnswer::new(b"{}".to_vec(), None, Freshness::Long))
+                        })
+                        .await
+                        .ok()
+                })
+            })
+        };
+        let first = render_on_thread(Duration::ZERO, Duration::from_millis(400));
+        let second = render_on_thread(Duration::from_millis(100), Duration::ZERO);
+        let (Ok(Some(a)), Ok(Some(b))) = (first.join(), second.join()) else {
+            panic!("a render failed");
+        };
+        assert!(Arc::ptr_eq(&a, &b), "the second got the first's answer");
+        assert_eq!(cache.renders(), 1);
     }
 }

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use rates_domain::Currency;
+use rates_snapshot::{RefreshConfig, SharedSnapshot, SnapshotError};
 use rates_store::Store;
 
 use crate::auth::{AuthConfig, KeyChecker};
@@ -55,8 +56,11 @@ pub struct ApiConfig {
     pub cache: CacheConfig,
     /// Whether an API key is needed.
     pub auth: AuthMode,
-    /// How long key lookups are trusted and how often key use is written.
+    /// How often key use is written.
     pub key_checks: AuthConfig,
+    /// How the in-memory snapshot of the rates and API keys is kept current (and so how soon a
+    /// write or a revoked key takes effect).
+    pub refresh: RefreshConfig,
 }
 
 impl Default for ApiConfig {
@@ -70,36 +74,57 @@ impl Default for ApiConfig {
             cache: CacheConfig::default(),
             auth: AuthMode::Off,
             key_checks: AuthConfig::default(),
+            refresh: RefreshConfig::default(),
         }
     }
 }
 
-/// Everything a route needs: the store, the configuration and the answer cache.
+/// Everything a route needs: the in-memory snapshot answers are computed from, the store
+/// (for writes only), the configuration and the answer cache.
 ///
 /// Cheap to clone (reference-counted); [`crate::configure`] puts one in `app_data` and every
-/// worker shares it, so the cache is one per process.
+/// worker shares it, so the snapshot and the cache are one per process.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     store: Store,
+    snapshot: SharedSnapshot,
     config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
     keys: Arc<KeyChecker>,
 }
 
 impl ApiState {
-    /// State over `store`, configured by `config`.
-    pub fn new(store: Store, config: ApiConfig) -> ApiState {
+    /// Loads every rate held in `config.stored_base` and the active API keys from `store` into
+    /// memory and starts keeping them current ([`SharedSnapshot::start`]); every read route then
+    /// answers from memory. Blocks on the database for the load (the whole ECB history takes
+    /// well under a second); an error means the server has nothing to serve and should not
+    /// start.
+    pub fn start(store: Store, config: ApiConfig) -> Result<ApiState, SnapshotError> {
+        let snapshot = SharedSnapshot::start(store.clone(), config.stored_base, config.refresh)?;
+        Ok(ApiState::with_snapshot(store, snapshot, config))
+    }
+
+    /// State answering from `snapshot` (kept current by whoever built it), writing to `store`.
+    pub fn with_snapshot(store: Store, snapshot: SharedSnapshot, config: ApiConfig) -> ApiState {
         let cache = Arc::new(ResponseCache::new(config.cache));
         let keys = Arc::new(KeyChecker::new(config.key_checks));
         ApiState {
             store,
+            snapshot,
             config: Arc::new(config),
             cache,
             keys,
         }
     }
 
-    /// The store answers are read from.
+    /// The in-memory snapshot every read is answered from. A route takes
+    /// [`SharedSnapshot::current`] once and computes its whole answer from it; a route that
+    /// stores a day (a read-through fetch) adds it with [`SharedSnapshot::insert_days`].
+    pub fn snapshot(&self) -> &SharedSnapshot {
+        &self.snapshot
+    }
+
+    /// The store, for writes (never read on the request path).
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -53,7 +53,9 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .context("cannot read the listener's address")?;
-        let state = ApiState::new(store, config);
+        // Every read is answered from memory: without the rates loaded there is nothing to
+        // serve.
+        let state = ApiState::start(store, config)?;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let state = app_state.clone();

@@ -2,6 +2,7 @@
 //! the store's data version they reflect. Immutable: a change builds a new snapshot.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rates_domain::{Currency, DateRange};
@@ -30,6 +31,14 @@ pub struct Snapshot {
     histories: Arc<BTreeMap<Date, DayHistory>>,
     version: i64,
     built_at: OffsetDateTime,
+    generation: u64,
+}
+
+/// Source of [`Snapshot::generation`]: unique per snapshot built in this process.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, Ordering::Relaxed)
 }
 
 /// What [`Snapshot::find`] found for a requested day.
@@ -91,6 +100,7 @@ impl Snapshot {
             histories: Arc::default(),
             version,
             built_at: OffsetDateTime::now_utc(),
+            generation: next_generation(),
         })
     }
 
@@ -103,6 +113,7 @@ impl Snapshot {
             histories: Arc::default(),
             version: 0,
             built_at: OffsetDateTime::now_utc(),
+            generation: next_generation(),
         }
     }
 
@@ -122,6 +133,12 @@ impl Snapshot {
     /// older).
     pub fn built_at(&self) -> OffsetDateTime {
         self.built_at
+    }
+
+    /// A number no other snapshot built by this process has: anything computed from a snapshot
+    /// (a rendered answer) is current exactly while the shared snapshot has the same generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Number of days held.
@@ -241,6 +258,7 @@ impl Snapshot {
         let mut next = self.clone();
         next.merge_days(tables)?;
         next.built_at = OffsetDateTime::now_utc();
+        next.generation = next_generation();
         Ok(next)
     }
 
@@ -258,6 +276,7 @@ impl Snapshot {
         next.currencies = currencies.into();
         next.version = version;
         next.built_at = OffsetDateTime::now_utc();
+        next.generation = next_generation();
         Ok(next)
     }
 
@@ -321,6 +340,7 @@ impl Snapshot {
         let mut next = self.clone();
         next.histories = Arc::new(histories);
         next.built_at = OffsetDateTime::now_utc();
+        next.generation = next_generation();
         next
     }
 

@@ -4,10 +4,10 @@ use std::time::SystemTime;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use rates_domain::{format_date, today_utc, Currency, Rate};
+use rates_snapshot::Snapshot;
 use serde::Serialize;
 
-use super::loading::load_day;
-use super::rates::to_json;
+use super::days::find_day;
 use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::ApiError;
@@ -49,19 +49,11 @@ pub(super) async fn convert(
         params.date.map(format_date).unwrap_or_default(),
         params.fallback
     );
-    let stored_base = state.config().stored_base;
-    serve_cached(&state, &request, key, move |store| {
-        render(store, stored_base, &params)
-    })
-    .await
+    serve_cached(&state, &request, key, |snapshot| render(snapshot, &params)).await
 }
 
-fn render(
-    store: &rates_store::Store,
-    stored_base: Currency,
-    params: &ConvertParams,
-) -> Result<RenderedAnswer, ApiError> {
-    let loaded = load_day(store, stored_base, params.date, params.fallback)?;
+fn render(snapshot: &Snapshot, params: &ConvertParams) -> Result<RenderedAnswer, ApiError> {
+    let loaded = find_day(snapshot, params.date, params.fallback)?;
     let conversion = loaded
         .stored
         .table
@@ -82,9 +74,9 @@ fn render(
         Some(date) if date < today_utc() => Freshness::Long,
         _ => Freshness::Short,
     };
-    Ok(RenderedAnswer::new(
-        to_json(&body)?,
+    RenderedAnswer::json(
+        &body,
         Some(SystemTime::from(loaded.stored.last_changed)),
         freshness,
-    ))
+    )
 }

@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use rates_domain::Currency;
 use serde::Serialize;
 
-use super::rates::to_json;
 use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::ApiError;
@@ -24,17 +23,13 @@ pub(super) async fn currencies(
     request: HttpRequest,
     _query: web::Query<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    serve_cached(&state, &request, "currencies".to_owned(), |store| {
-        let records = store.currencies().map_err(ApiError::database)?;
-        let symbols = records
-            .into_iter()
-            .map(|record| (record.code, record.name))
+    serve_cached(&state, &request, "currencies".to_owned(), |snapshot| {
+        let symbols = snapshot
+            .currencies()
+            .iter()
+            .map(|record| (record.code, record.name.clone()))
             .collect();
-        Ok(RenderedAnswer::new(
-            to_json(&CurrenciesBody { symbols })?,
-            None,
-            Freshness::Short,
-        ))
+        RenderedAnswer::json(&CurrenciesBody { symbols }, None, Freshness::Short)
     })
     .await
 }

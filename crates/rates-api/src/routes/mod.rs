@@ -1,17 +1,16 @@
-//! The routes, and what they share: running store work off the async workers, and serving
-//! rendered answers through the [`crate::response_cache`].
+//! The routes, and what they share: answers computed from the in-memory snapshot and served
+//! through the [`crate::response_cache`] ([`serve_cached`]), finding and shaping days
+//! ([`days`]), and the GET-only resources ([`get_resource`]).
 
 mod convert;
 mod currencies;
+mod days;
 mod fallback;
 mod health;
-mod loading;
 mod rates;
 
-use std::sync::Arc;
-
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource};
-use rates_store::Store;
+use rates_snapshot::Snapshot;
 
 use crate::conditional::RenderedAnswer;
 use crate::error::ApiError;
@@ -59,37 +58,14 @@ impl GetResource {
     }
 }
 
-/// Runs blocking store work on the blocking thread pool, never on an async worker.
-pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    web::block(work).await.map_err(ApiError::database)?
-}
-
-/// Compares the store's data version when due (see [`crate::response_cache`]).
-async fn refresh_data_version(state: &ApiState) {
-    let cache = state.cache();
-    if cache.is_disabled() || !cache.begin_version_check() {
-        return;
-    }
-    let store = state.store().clone();
-    match web::block(move || store.data_version()).await {
-        Ok(Ok(version)) => cache.record_version(version),
-        Ok(Err(error)) => {
-            log::warn!("cannot read the data version; answers are not cached until it can be read: {error}");
-            cache.check_failed();
-        }
-        Err(error) => {
-            log::warn!("cannot read the data version: {error}");
-            cache.check_failed();
-        }
-    }
-}
-
-/// Serves the answer cached under `key`, or renders it with `render` on a blocking thread, keeps
-/// it and serves it; conditional request headers are honoured either way.
+/// Serves the answer cached under `key`, or computes it with `render` from the current
+/// snapshot, keeps it and serves it; identical requests arriving together compute once, and
+/// conditional request headers are honoured either way.
+///
+/// `render` runs on the async worker itself: it only reads memory (a year of rates rebased and
+/// encoded takes about a millisecond), so no blocking pool is involved and the work in progress
+/// is bounded by the number of workers. `key` must name everything the answer depends on besides
+/// the snapshot.
 pub(crate) async fn serve_cached<F>(
     state: &ApiState,
     request: &HttpRequest,
@@ -97,21 +73,12 @@ pub(crate) async fn serve_cached<F>(
     render: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&Store) -> Result<RenderedAnswer, ApiError> + Send + 'static,
+    F: FnOnce(&Snapshot) -> Result<RenderedAnswer, ApiError>,
 {
-    refresh_data_version(state).await;
-    let cache = state.cache();
-    let usable = cache.is_usable();
-    if usable {
-        if let Some(answer) = cache.get(&key) {
-            return Ok(answer.respond(request.headers()));
-        }
-    }
-    let version = cache.current_version();
-    let store = state.store().clone();
-    let answer = Arc::new(blocking(move || render(&store)).await?);
-    if usable {
-        cache.insert(key, Arc::clone(&answer), version);
-    }
+    let snapshot = state.snapshot().current();
+    let answer = state
+        .cache()
+        .get_or_render(key, snapshot.generation(), || render(&snapshot))
+        .await?;
     Ok(answer.respond(request.headers()))
 }

@@ -5,12 +5,12 @@ use std::time::SystemTime;
 
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use rates_domain::{format_date, today_utc, Currency, DateRange, Rate, RateTable};
-use rates_store::{Store, StoredRateTable};
+use rates_domain::{format_date, today_utc, Currency, DateRange, Rate};
+use rates_snapshot::Snapshot;
 use serde::Serialize;
 use time::Date;
 
-use super::loading::load_day;
+use super::days::{find_day, shape};
 use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::{shorten, ApiError};
@@ -58,9 +58,8 @@ pub(super) async fn rates(
     let path = RatesPath::parse(&when, config.max_range_days)?;
     let params = query.parse()?;
     let key = cache_key(path, &params);
-    let stored_base = config.stored_base;
-    serve_cached(&state, &request, key, move |store| {
-        render(store, stored_base, path, &params, today_utc())
+    serve_cached(&state, &request, key, |snapshot| {
+        render(snapshot, path, &params, today_utc())
     })
     .await
 }
@@ -122,30 +121,19 @@ fn cache_key(path: RatesPath, params: &RatesParams) -> String {
     )
 }
 
-/// Reads and renders the answer; runs on a blocking thread.
+/// Computes and renders the answer from the snapshot.
 fn render(
-    store: &Store,
-    stored_base: Currency,
+    snapshot: &Snapshot,
     path: RatesPath,
     params: &RatesParams,
     today: Date,
 ) -> Result<RenderedAnswer, ApiError> {
     match path {
-        RatesPath::Latest => render_day(store, stored_base, None, params, Freshness::Short),
-        RatesPath::Day(date) => render_day(
-            store,
-            stored_base,
-            Some(date),
-            params,
-            freshness_of(date, today),
-        ),
-        RatesPath::Range(range) => render_range(
-            store,
-            stored_base,
-            range,
-            params,
-            freshness_of(range.end(), today),
-        ),
+        RatesPath::Latest => render_day(snapshot, None, params, Freshness::Short),
+        RatesPath::Day(date) => render_day(snapshot, Some(date), params, freshness_of(date, today)),
+        RatesPath::Range(range) => {
+            render_range(snapshot, range, params, freshness_of(range.end(), today))
+        }
     }
 }
 
@@ -158,77 +146,54 @@ fn freshness_of(last_date: Date, today: Date) -> Freshness {
     }
 }
 
-/// Rebases the table to the requested base and keeps the requested symbols.
-pub(super) fn shape(table: &RateTable, params: &RatesParams) -> Result<RateTable, ApiError> {
-    let rebased = match params.base {
-        Some(base) if base != table.base() => table.rebase(base).map_err(ApiError::from_domain)?,
-        _ => table.clone(),
-    };
-    rebased.only(&params.symbols).map_err(ApiError::from_domain)
-}
-
 fn render_day(
-    store: &Store,
-    stored_base: Currency,
+    snapshot: &Snapshot,
     date: Option<Date>,
     params: &RatesParams,
     freshness: Freshness,
 ) -> Result<RenderedAnswer, ApiError> {
-    let loaded = load_day(store, stored_base, date, params.fallback)?;
-    let table = shape(&loaded.stored.table, params)?;
+    let found = find_day(snapshot, date, params.fallback)?;
+    let table = shape(&found.stored.table, params)?;
     let body = DayBody {
         base: table.base(),
         date: format_date(table.date()),
-        requested_date: loaded.requested_date.map(format_date),
-        timestamp: loaded.stored.last_changed.unix_timestamp(),
+        requested_date: found.requested_date.map(format_date),
+        timestamp: found.stored.last_changed.unix_timestamp(),
         rates: table.rates(),
     };
-    Ok(RenderedAnswer::new(
-        to_json(&body)?,
-        Some(SystemTime::from(loaded.stored.last_changed)),
+    RenderedAnswer::json(
+        &body,
+        Some(SystemTime::from(found.stored.last_changed)),
         freshness,
-    ))
+    )
 }
 
 fn render_range(
-    store: &Store,
-    stored_base: Currency,
+    snapshot: &Snapshot,
     range: DateRange,
     params: &RatesParams,
     freshness: Freshness,
 ) -> Result<RenderedAnswer, ApiError> {
-    let tables: Vec<StoredRateTable> = store
-        .rate_tables_between(range, stored_base)
-        .map_err(ApiError::database)?;
-    if tables.is_empty() {
-        let nearest = store
-            .nearest_date_before(range.start(), stored_base)
-            .map_err(ApiError::database)?;
+    let days = snapshot.range(range);
+    if days.len() == 0 {
+        let nearest = snapshot
+            .nearest_before(range.start())
+            .map(|stored| stored.table.date());
         return Err(ApiError::RangeNotFound { range, nearest });
     }
-    let last_changed = tables.iter().map(|stored| stored.last_changed).max();
+    let last_changed = days.clone().map(|stored| stored.last_changed).max();
     let mut rates = BTreeMap::new();
-    for stored in &tables {
+    for stored in days {
         let table = shape(&stored.table, params)?;
-        rates.insert(format_date(table.date()), table.into_rates());
+        rates.insert(format_date(table.date()), table.into_owned().into_rates());
     }
     let body = RangeBody {
-        base: params.base.unwrap_or(stored_base),
+        base: params.base.unwrap_or(snapshot.base()),
         start_date: format_date(range.start()),
         end_date: format_date(range.end()),
         rates,
     };
-    Ok(RenderedAnswer::new(
-        to_json(&body)?,
-        last_changed.map(SystemTime::from),
-        freshness,
-    ))
-}
-
-pub(super) fn to_json(body: &impl Serialize) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(body).map_err(|error| {
-        ApiError::UnrepresentableValue(format!("cannot encode the answer: {error}"))
-    })
+    RenderedAnswer::json(&body, last_changed.map(SystemTime::from), freshness)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `server.auth = "api-key"`: keys by header, 401s, revocation without restart, batched use.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rates_api::{ApiConfig, ApiState, AuthConfig, AuthMode};
 use rates_domain::{ApiKey, API_KEY_BYTES};
@@ -8,31 +8,30 @@ use rates_store::testing::TestDatabase;
 
 use crate::helpers::{load_sample, spawn_app_on, test_config, TestApp, TestResult};
 
-fn config(lookup_ttl: Duration) -> ApiConfig {
+fn config() -> ApiConfig {
     let mut config = test_config();
     config.auth = AuthMode::ApiKey;
     config.key_checks = AuthConfig {
-        lookup_ttl,
         usage_flush_interval: Duration::from_secs(3600),
     };
     config
 }
 
 /// An app requiring keys, with one key created; returns the key and its id.
-fn app_with_key(lookup_ttl: Duration) -> TestResult<(TestApp, ApiKey, i64)> {
+fn app_with_key() -> TestResult<(TestApp, ApiKey, i64)> {
     let database = TestDatabase::sqlite()?;
     load_sample(database.store())?;
     let key = ApiKey::from_random_bytes([42; API_KEY_BYTES]);
     let record = database
         .store()
         .insert_api_key("tests", key.hash().as_str())?;
-    let app = spawn_app_on(database, config(lookup_ttl))?;
+    let app = spawn_app_on(database, config())?;
     Ok((app, key, record.id))
 }
 
 #[test]
 fn a_key_is_needed_everywhere_but_health() -> TestResult {
-    let (app, _key, _) = app_with_key(Duration::from_secs(5))?;
+    let (app, _key, _) = app_with_key()?;
     for path in [
         "/rates/2024-01-02/",
         "/rates/latest",
@@ -53,7 +52,7 @@ fn a_key_is_needed_everywhere_but_health() -> TestResult {
 
 #[test]
 fn a_valid_key_works_in_either_header() -> TestResult {
-    let (app, key, _) = app_with_key(Duration::from_secs(5))?;
+    let (app, key, _) = app_with_key()?;
     let bearer = format!("Bearer {}", key.expose_secret());
     let reply = app.get_with(
         "/rates/2024-01-02/?symbols=USD",
@@ -71,7 +70,7 @@ fn a_valid_key_works_in_either_header() -> TestResult {
 
 #[test]
 fn unknown_and_malformed_keys_are_refused() -> TestResult {
-    let (app, key, _) = app_with_key(Duration::from_secs(5))?;
+    let (app, key, _) = app_with_key()?;
     let other = ApiKey::from_random_bytes([7; API_KEY_BYTES]);
     let almost = format!("{}x", key.expose_secret());
     for headers in [
@@ -89,25 +88,49 @@ fn unknown_and_malformed_keys_are_refused() -> TestResult {
 }
 
 #[test]
-fn a_revoked_key_stops_working_without_a_restart() -> TestResult {
-    let (app, key, id) = app_with_key(Duration::ZERO)?;
+fn a_revoked_key_stops_working_within_seconds_without_a_restart() -> TestResult {
+    let (app, key, id) = app_with_key()?;
     let headers = [("X-API-Key", key.expose_secret())];
     assert_eq!(app.get_with("/currencies/", &headers)?.status, 200);
     assert!(app.store().revoke_api_key(id)?);
-    let reply = app.get_with("/currencies/", &headers)?;
-    assert_eq!(reply.status, 401);
-    assert!(reply.error_message()?.contains("revoked"));
+    let revoked_at = Instant::now();
+    loop {
+        let reply = app.get_with("/currencies/", &headers)?;
+        if reply.status == 401 {
+            assert!(reply.error_message()?.contains("revoked"));
+            break;
+        }
+        assert_eq!(reply.status, 200);
+        if revoked_at.elapsed() > Duration::from_secs(5) {
+            return Err("the revoked key still worked after 5 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The refresher reads the keys every second by default.
+    assert!(revoked_at.elapsed() < Duration::from_secs(2));
     Ok(())
 }
 
 #[test]
-fn a_remembered_lookup_is_trusted_only_for_its_ttl() -> TestResult {
-    let (app, key, id) = app_with_key(Duration::from_millis(300))?;
+fn keys_are_checked_in_memory_while_the_database_is_gone() -> TestResult {
+    let (app, key, _) = app_with_key()?;
     let headers = [("X-API-Key", key.expose_secret())];
-    assert_eq!(app.get_with("/currencies/", &headers)?.status, 200);
-    assert!(app.store().revoke_api_key(id)?);
-    std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(app.get_with("/currencies/", &headers)?.status, 401);
+    let url = app.database.url().to_owned();
+    {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        diesel::SqliteConnection::establish(&url)?
+            .batch_execute("DROP TABLE api_keys; DROP TABLE data_version;")?;
+    }
+    let started = Instant::now();
+    while app.get("/health")?.json()?["database"] != "unavailable" {
+        if started.elapsed() > Duration::from_secs(2) {
+            return Err("the database still looks available".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(app.get_with("/rates/2024-01-02/", &headers)?.status, 200);
+    assert_eq!(app.get("/rates/2024-01-02/")?.status, 401);
     Ok(())
 }
 
@@ -119,7 +142,7 @@ fn uses_are_counted_in_memory_and_written_in_one_batch() -> TestResult {
     database
         .store()
         .insert_api_key("batch", key.hash().as_str())?;
-    let state = ApiState::new(database.store().clone(), config(Duration::from_secs(5)));
+    let state = ApiState::start(database.store().clone(), config())?;
     let app = crate::helpers::spawn_app_with_state(database, state.clone())?;
     let headers = [("X-API-Key", key.expose_secret())];
     for _ in 0..3 {
@@ -146,7 +169,7 @@ fn counted_uses_are_written_in_the_background_when_due() -> TestResult {
     database
         .store()
         .insert_api_key("background", key.hash().as_str())?;
-    let mut config = config(Duration::from_secs(5));
+    let mut config = config();
     config.key_checks.usage_flush_interval = Duration::ZERO;
     let app = spawn_app_on(database, config)?;
     let headers = [("X-API-Key", key.expose_secret())];

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
-use rates_api::{ApiConfig, ApiState, CacheConfig};
+use rates_api::{ApiConfig, ApiState};
 use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::{RateTable, Source};
 use rates_store::testing::TestDatabase;
@@ -21,19 +21,15 @@ pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>
 pub struct TestApp {
     pub address: SocketAddr,
     pub database: TestDatabase,
+    pub state: ApiState,
     server: ServerHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-/// The configuration tests run with: the defaults, but the data version is compared on every
-/// request so a write is visible to the very next request.
+/// The configuration tests run with: the defaults (a write reaches the snapshot within the
+/// refresh interval, 200 ms; see [`TestApp::wait_until_current`]).
 pub fn test_config() -> ApiConfig {
-    let mut config = ApiConfig::default();
-    config.cache = CacheConfig {
-        check_interval: Duration::ZERO,
-        ..CacheConfig::default()
-    };
-    config
+    ApiConfig::default()
 }
 
 /// The databases every backend-sensitive test runs on: SQLite, and PostgreSQL when
@@ -55,7 +51,7 @@ pub fn spawn_app() -> TestResult<TestApp> {
 
 /// An app over `database` with `config`, on its own port and actix system.
 pub fn spawn_app_on(database: TestDatabase, config: ApiConfig) -> TestResult<TestApp> {
-    let state = ApiState::new(database.store().clone(), config);
+    let state = ApiState::start(database.store().clone(), config)?;
     spawn_app_with_state(database, state)
 }
 
@@ -63,11 +59,12 @@ pub fn spawn_app_on(database: TestDatabase, config: ApiConfig) -> TestResult<Tes
 pub fn spawn_app_with_state(database: TestDatabase, state: ApiState) -> TestResult<TestApp> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
+    let served = state.clone();
     let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let server = HttpServer::new(move || {
-                let state = state.clone();
+                let state = served.clone();
                 App::new().configure(move |cfg| rates_api::configure(cfg, state))
             })
             .workers(1)
@@ -83,6 +80,7 @@ pub fn spawn_app_with_state(database: TestDatabase, state: ApiState) -> TestResu
     Ok(TestApp {
         address,
         database,
+        state,
         server,
         thread: Some(thread),
     })
@@ -164,6 +162,43 @@ impl TestApp {
 
     pub fn store(&self) -> &Store {
         self.database.store()
+    }
+
+    /// Waits until the app's in-memory API keys are the database's active ones (the refresher
+    /// reads them every second).
+    pub fn wait_until_keys_current(&self) -> TestResult {
+        let active = self
+            .store()
+            .list_api_keys()?
+            .into_iter()
+            .filter(|key| key.is_active())
+            .count();
+        let started = std::time::Instant::now();
+        while self.state.snapshot().keys().len() != active {
+            if started.elapsed() > Duration::from_secs(5) {
+                return Err("the in-memory API keys did not follow the database".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// Waits until the app's snapshot reflects every write made to its database so far (the
+    /// refresher's promise: within a second); returns how long that took.
+    pub fn wait_until_current(&self) -> TestResult<Duration> {
+        let target = self.store().data_version()?;
+        let started = std::time::Instant::now();
+        while self.state.snapshot().current().version() < target {
+            if started.elapsed() > Duration::from_secs(1) {
+                return Err(format!(
+                    "the snapshot stayed at data version {} for a second after {target} was written",
+                    self.state.snapshot().current().version()
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(started.elapsed())
     }
 
     pub fn get(&self, path: &str) -> TestResult<Reply> {

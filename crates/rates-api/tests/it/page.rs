@@ -256,6 +256,7 @@ fn page_and_assets_are_cached_with_etags() -> TestResult {
     corrected.insert("USD".parse()?, 1.2.try_into()?);
     let table = RateTable::new(LAST_DAY, "EUR".parse()?, corrected)?;
     app.store().bulk_upsert(&[table], Source::Fixer)?;
+    app.wait_until_current()?;
     let after = app.get("/")?;
     assert_ne!(before.header("etag"), after.header("etag"));
     assert!(after.body.contains("<td class=\"num\">1.2</td>"));
@@ -609,6 +610,7 @@ fn browser_asks_for_a_key_and_keeps_it_in_the_tab() -> TestResult {
     let app = app_with(config)?;
     let key = ApiKey::from_random_bytes([7; API_KEY_BYTES]);
     app.store().insert_api_key("page", key.hash().as_str())?;
+    app.wait_until_keys_current()?;
     browser.goto(&app.url("/"))?;
     assert!(browser.displayed("#key-section")?);
     browser.type_into("#key", "not-a-key")?;

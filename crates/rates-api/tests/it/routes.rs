@@ -204,10 +204,19 @@ fn convert_uses_the_rates_of_the_date_asked_for() -> TestResult {
 fn health_reports_the_latest_date_and_the_database_state() -> TestResult {
     for database in databases()? {
         let app = spawn_app_with_sample(database)?;
+        let version = app.store().data_version()?;
         for path in ["/health", "/health/"] {
             let reply = app.get(path)?;
             assert_eq!(reply.status, 200);
-            assert_eq!(reply.body, r#"{"status":"ok","latest_date":"2024-01-10"}"#);
+            let body = reply.json()?;
+            assert_eq!(body["status"], "ok");
+            assert_eq!(body["latest_date"], "2024-01-10");
+            assert_eq!(body["database"], "ok");
+            assert_eq!(body["snapshot_version"], version);
+            let age = body["snapshot_age_ms"]
+                .as_u64()
+                .ok_or("no snapshot_age_ms")?;
+            assert!(age < 1_000, "{age} ms");
             assert_eq!(reply.header("cache-control"), Some("no-store"));
         }
     }
@@ -219,10 +228,8 @@ fn an_empty_database_answers_404s_and_is_healthy() -> TestResult {
     let database = rates_store::testing::TestDatabase::sqlite()?;
     let app = crate::helpers::spawn_app_on(database, ApiConfig::default())?;
     let reply = app.get("/health")?;
-    assert_eq!(
-        (reply.status, reply.body.as_str()),
-        (200, r#"{"status":"ok","latest_date":null}"#)
-    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()?["latest_date"], serde_json::Value::Null);
     let reply = app.get("/rates/latest/")?;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_code()?, "no_rates_held");
@@ -250,7 +257,7 @@ fn head_is_answered_like_get_without_a_body() -> TestResult {
 #[test]
 fn the_state_is_one_cloneable_object() -> TestResult {
     let database = rates_store::testing::TestDatabase::sqlite()?;
-    let state = ApiState::new(database.store().clone(), ApiConfig::default());
+    let state = ApiState::start(database.store().clone(), ApiConfig::default())?;
     let copy = state.clone();
     assert_eq!(copy.config(), state.config());
     Ok(())
