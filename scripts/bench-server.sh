@@ -9,6 +9,12 @@
 # server with 2 workers, and runs wrk (2 threads, 64 connections) on one day and on a one-year
 # range, alternating with the baseline serving each of those exact bodies (BENCH_ROUNDS rounds,
 # default 3, medians reported). Prints a Markdown table.
+#
+# Then the read model (every answer computed from the in-memory snapshot): the snapshot's load
+# time and the server's RSS once loaded (from its log and /proc), 20 uncached one-year ranges in
+# base USD timed one by one with curl, random URLs (scripts/bench/random-urls.lua: random days,
+# bases, symbols and one-year ranges) alternating with the day's baseline, and 3 runs of
+# BENCH_MEMORY_SECS (20) s with 1,000 connections of random URLs, with the RSS after each.
 # Environment: BENCH_PORT (default 18080), BENCH_WORKERS (2), BENCH_CONNECTIONS (64),
 # RUST_LOG for the server (default info: one access-log line per request, written to a file).
 set -euo pipefail
@@ -63,6 +69,8 @@ wait_for() {
 }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# 1,000 connections need as many descriptors on both ends.
+ulimit -n 8192 2>/dev/null || true
 RUST_LOG="${RUST_LOG:-info}" "$target/rates-server" --bind "127.0.0.1:$port" --workers "$workers" \
     2>"$work/server.log" &
 server_pid=$!
@@ -83,6 +91,8 @@ measure() {
 }
 
 rss_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+current_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+loaded_rss_kb=$(current_rss_kb "$server_pid")
 
 # Both servers run side by side and are measured alternately, so that load from anything else
 # on the machine falls on both alike; each figure is the median of $rounds runs.
@@ -111,6 +121,51 @@ for name in day range; do
     server_result[$name]="$(cut -d' ' -f1 "$work/$name.server" | median) $(cut -d' ' -f2 "$work/$name.server" | median) $(cut -d' ' -f3- "$work/$name.server" | sort -u | tr '\n' ' ')"
     baseline_result[$name]="$(cut -d' ' -f1 "$work/$name.baseline" | median) $(cut -d' ' -f2 "$work/$name.baseline" | median)"
 done
+
+# The read model. Uncached one-year ranges in another base, one at a time.
+: >"$work/uncached.ms"
+for year in $(seq 2001 2020); do
+    curl -fs -o /dev/null -w '%{time_total}\n' \
+        "http://127.0.0.1:$port/rates/$year-03-01..$((year + 1))-02-28/?base=USD" \
+        | awk '{print $1 * 1000}' >>"$work/uncached.ms"
+done
+uncached_median=$(median <"$work/uncached.ms")
+uncached_max=$(sort -g "$work/uncached.ms" | tail -n 1)
+
+# Random URLs against the day's fixed-body baseline, alternating.
+measure_script() {
+    local url="$1" script="$2"
+    wrk -t2 -c"$connections" -d2s -s "$script" "$url" >/dev/null # warm-up
+    wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$script" "$url" >"$work/wrk.txt"
+    local rps p99 errors
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+    p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
+    p99=$(echo "$p99" | awk '/us$/ {sub("us",""); print $1/1000; next} /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}')
+    errors=$(awk '/Non-2xx|Socket errors/ {print}' "$work/wrk.txt" | tr '\n' ' ')
+    echo "$rps $p99 ${errors:-none}"
+}
+: >"$work/random.server"; : >"$work/random.baseline"
+for _ in $(seq 1 "$rounds"); do
+    measure_script "http://127.0.0.1:$port" scripts/bench/random-urls.lua >>"$work/random.server"
+    measure "http://127.0.0.1:${baseline_port_of[day]}/" >>"$work/random.baseline"
+done
+random_server="$(cut -d' ' -f1 "$work/random.server" | median) $(cut -d' ' -f2 "$work/random.server" | median)"
+random_errors="$(cut -d' ' -f3- "$work/random.server" | sort -u | tr '\n' ' ')"
+random_baseline="$(cut -d' ' -f1 "$work/random.baseline" | median) $(cut -d' ' -f2 "$work/random.baseline" | median)"
+
+# Memory under 1,000 connections of random URLs, three runs.
+memory_secs="${BENCH_MEMORY_SECS:-20}"
+rss_runs=()
+memory_errors=""
+memory_rps=""
+for _ in 1 2 3; do
+    wrk -t2 -c1000 -d"${memory_secs}s" -s scripts/bench/random-urls.lua \
+        "http://127.0.0.1:$port" >"$work/wrk-memory.txt"
+    rss_runs+=("$(current_rss_kb "$server_pid")")
+    memory_errors+="$(awk '/Non-2xx|Socket errors/ {print}' "$work/wrk-memory.txt" | tr '\n' ' ')"
+    memory_rps+=" $(awk '/^Requests\/sec/ {print $2}' "$work/wrk-memory.txt")"
+done
+snapshot_load=$(grep -o 'into memory in [0-9]* ms' "$work/server.log" | head -n 1)
 server_rss=$(rss_kb "$server_pid")
 kill -TERM "$server_pid"
 wait "$server_pid" || true
@@ -133,4 +188,12 @@ for name in day range; do
 done
 echo
 echo "rates-server peak RSS: $((server_rss / 1024)) MB; access-log lines written: $access_lines"
+echo
+echo "Read model:"
+echo "- snapshot of the ECB history loaded ${snapshot_load#into memory }; RSS once loaded: $((loaded_rss_kb / 1024)) MB"
+echo "- uncached one-year range in base USD (20 distinct, one at a time, curl's total time): median ${uncached_median} ms, slowest ${uncached_max} ms"
+read -r r_rps r_p99 <<<"$random_server"
+read -r rb_rps rb_p99 <<<"$random_baseline"
+echo "- random URLs: $r_rps req/s, p99 $r_p99 ms; baseline (the day's body) $rb_rps req/s, p99 $rb_p99 ms; ratio $(echo "scale=2; $r_rps / $rb_rps" | bc); errors: ${random_errors}"
+echo "- 1,000 connections of random URLs, ${memory_secs}s x 3: RSS after each run $((rss_runs[0] / 1024)) / $((rss_runs[1] / 1024)) / $((rss_runs[2] / 1024)) MB; req/s${memory_rps}; errors: ${memory_errors:-none}"
 echo "(medians of $rounds alternating runs; ${connections} connections, 2 wrk threads, ${duration}s per run, ${workers} server workers, RUST_LOG=${RUST_LOG:-info}; load average before: $load_before)"

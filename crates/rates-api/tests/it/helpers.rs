@@ -57,6 +57,15 @@ pub fn spawn_app_on(database: TestDatabase, config: ApiConfig) -> TestResult<Tes
 
 /// An app serving `state` (built over `database`), for tests that keep a handle on the state.
 pub fn spawn_app_with_state(database: TestDatabase, state: ApiState) -> TestResult<TestApp> {
+    spawn_app_with_workers(database, state, 1)
+}
+
+/// [`spawn_app_with_state`] with `workers` actix workers.
+pub fn spawn_app_with_workers(
+    database: TestDatabase,
+    state: ApiState,
+    workers: usize,
+) -> TestResult<TestApp> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
     let served = state.clone();
@@ -67,7 +76,7 @@ pub fn spawn_app_with_state(database: TestDatabase, state: ApiState) -> TestResu
                 let state = served.clone();
                 App::new().configure(move |cfg| rates_api::configure(cfg, state))
             })
-            .workers(1)
+            .workers(workers)
             .disable_signals()
             .shutdown_timeout(1)
             .listen(listener)?

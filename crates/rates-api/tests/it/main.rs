@@ -9,5 +9,6 @@ mod caching;
 mod concurrency;
 mod cors;
 mod errors;
+mod outage;
 mod page;
 mod routes;
