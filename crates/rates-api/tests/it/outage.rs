@@ -339,6 +339,10 @@ fn correction(usd: f64) -> TestResult<RateTable> {
 }
 
 #[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
 fn postgres_cut_off_under_load_answers_every_read_and_recovers_by_itself() -> TestResult {
     let Some(database) = TestDatabase::postgres()? else {
         return Ok(());
