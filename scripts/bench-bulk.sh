@@ -6,8 +6,10 @@
 #   PostgreSQL: `psql \copy` of the rows into the same `rates` table (same primary key)
 #
 # and, for each backend, an unchanged re-import and a re-import where 1% of the values changed
-# (every 100th rate of the file, so each must leave one revision). Prints hyperfine's medians,
-# the ratios, peak memory (GNU time) and checks the revision count.
+# (every 100th rate of the file, so each must leave one revision). The four commands of a backend
+# are timed by hyperfine in RUNS rounds of one run each, A B C D A B C D ..., so that the load of
+# the shared machine falls on all of them alike; prints the medians over the rounds, the ratios,
+# peak memory (GNU time) and checks the revision count.
 #
 #   scripts/bench-bulk.sh PATH/TO/eurofxref-hist.csv [RUNS]          (default 10 runs each)
 #
@@ -75,6 +77,20 @@ printf '%s\n\\copy rates FROM %s WITH (FORMAT csv)\n' "$pg_table" "'$work/rows.c
 sqlite3 reference.db ".backup loaded.db"
 echo "== $(basename "$csv"): $rows rates; $changed changed in changed.csv"
 
+# Runs hyperfine once per round with all its arguments; the rounds' JSON go to PREFIX-N.json.
+rounds() { # prefix hyperfine-arguments...
+    local prefix="$1" round
+    shift
+    for round in $(seq 1 "$runs"); do
+        echo "-- round $round of $runs" >&2
+        hyperfine --runs 1 --style basic --export-json "$prefix-$round.json" "$@" >/dev/null
+    done
+    jq -s '{results: [range(0; .[0].results | length) as $i
+        | [.[].results[$i].times[0]] | sort
+        | {median: (if length % 2 == 1 then .[length / 2 | floor]
+                    else (.[length / 2 - 1] + .[length / 2]) / 2 end)}]}' \
+        "$prefix"-[0-9]*.json >"$prefix.json"
+}
 median() { jq -r ".results[$2].median" "$1"; }
 ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 peak_rss() { # command... -> peak RSS in MB
@@ -92,7 +108,8 @@ report() { # json backend tool-name
 revisions_sqlite() { sqlite3 "$1" "SELECT count(*) FROM rate_revisions"; }
 
 echo "== SQLite"
-hyperfine --runs "$runs" --warmup 1 --export-json sqlite.json \
+"$cli" --database-url warmup.db import-ecb "$csv" >/dev/null # page cache and binary warm
+rounds sqlite \
     --prepare "rm -f ours.db ours.db-wal ours.db-shm" \
     --prepare "true" \
     --prepare "rm -f changed.db*; cp loaded.db changed.db" \
@@ -119,7 +136,7 @@ if [ "$skip_pg" != 1 ]; then
     }
     recreate "$loaded"
     "$cli" --database-url "$pg_server/$loaded" import-ecb "$csv" >/dev/null
-    hyperfine --runs "$runs" --warmup 1 --export-json pg.json \
+    rounds pg \
         --prepare "psql -q '$pg_admin' -c 'DROP DATABASE IF EXISTS $ours WITH (FORCE)' -c 'CREATE DATABASE $ours' >/dev/null" \
         --prepare "true" \
         --prepare "psql -q '$pg_admin' -c 'DROP DATABASE IF EXISTS $changed_db WITH (FORCE)' -c 'CREATE DATABASE $changed_db TEMPLATE $loaded' >/dev/null" \
