@@ -4,7 +4,12 @@
 //! `RATES_TEST_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs both) makes them run, and
 //! fail, when either is missing.
 //!
-//! Only the tests read the `rates_test_browser` cfg; the library is the same either way. The
+//! Likewise `rates_test_fixer_npm`: npm's `fixer-api` package, the third-party Fixer client the
+//! `/api` tests run against a live server, installed by `.ci/run` into the directory it names in
+//! `RATES_TEST_FIXER_NPM_DIR` (`RATES_TEST_REQUIRE_FIXER_NPM=1` makes the test run, and fail,
+//! without it).
+//!
+//! Only the tests read these cfgs; the library is the same either way. The
 //! `rates_test_postgres` cfg does the same for PostgreSQL (see `rates-store/postgres_test_cfg.rs`).
 
 use std::path::Path;
@@ -23,6 +28,16 @@ fn main() {
     // Installing or removing a package changes /usr/bin, which runs this script again.
     if Path::new("/usr/bin").is_dir() {
         println!("cargo::rerun-if-changed=/usr/bin");
+    }
+    println!("cargo::rustc-check-cfg=cfg(rates_test_fixer_npm)");
+    println!("cargo::rerun-if-env-changed=RATES_TEST_FIXER_NPM_DIR");
+    println!("cargo::rerun-if-env-changed=RATES_TEST_REQUIRE_FIXER_NPM");
+    let npm_installed =
+        std::env::var_os("RATES_TEST_FIXER_NPM_DIR").is_some_and(|dir| !dir.is_empty());
+    let npm_required =
+        std::env::var_os("RATES_TEST_REQUIRE_FIXER_NPM").is_some_and(|value| !value.is_empty());
+    if npm_installed || npm_required {
+        println!("cargo::rustc-cfg=rates_test_fixer_npm");
     }
     let installed = BROWSER.iter().all(|program| Path::new(program).is_file());
     let required =

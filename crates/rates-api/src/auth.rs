@@ -1,5 +1,7 @@
 //! API keys (`server.auth = "api-key"`): every route but `/health` and the overview page (which
-//! then holds no rates) needs `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+//! then holds no rates) needs `Authorization: Bearer KEY` or `X-API-Key: KEY`; `/api` takes
+//! Fixer's `access_key` parameter instead and checks it itself ([`crate::fixer_api`]), with the
+//! same keys.
 //!
 //! - A presented key is hashed (`rates_domain::hash_api_key`, SHA-256) and looked up by that hash
 //!   in the in-memory copy of the active keys (`rates_snapshot::ApiKeys`): no stored secret is
@@ -74,6 +76,17 @@ impl KeyChecker {
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
         let presented = presented_key(headers).ok_or(ApiError::Unauthorized(MISSING))?;
+        self.check_presented(keys, store, presented)
+    }
+
+    /// Checks a key as presented (by `check`, or by `/api` from its `access_key` parameter)
+    /// against the active `keys`; on success the use is counted.
+    pub(crate) fn check_presented(
+        self: &Arc<Self>,
+        keys: &ApiKeys,
+        store: &Store,
+        presented: &str,
+    ) -> Result<(), ApiError> {
         let id = keys
             .id_of(&hash_api_key(presented))
             .ok_or(ApiError::Unauthorized(INVALID))?;
@@ -184,7 +197,7 @@ impl KeyChecker {
 }
 
 /// The key in `Authorization: Bearer KEY` (scheme case-insensitive) or `X-API-Key: KEY`.
-fn presented_key(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -200,9 +213,12 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|key| !key.is_empty())
 }
 
-/// Whether `path` is open without a key.
+/// Whether `path` is let through without a key by the front middleware: `/health`, the overview
+/// page, and `/api`, which checks Fixer's `access_key` itself and answers Fixer's 101.
 pub(crate) fn is_open(path: &str) -> bool {
-    matches!(path, "/health" | "/health/") || crate::page::is_open(path)
+    matches!(path, "/health" | "/health/" | "/api")
+        || path.starts_with("/api/")
+        || crate::page::is_open(path)
 }
 
 #[cfg(test)]

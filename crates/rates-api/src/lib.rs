@@ -5,9 +5,11 @@ mod auth;
 mod conditional;
 mod cors;
 mod error;
+mod fixer_api;
 mod front;
 mod numbers;
 mod page;
+mod read_through;
 mod request;
 mod request_log;
 mod response_cache;
@@ -20,7 +22,9 @@ use actix_web::web;
 pub use auth::AuthConfig;
 pub use conditional::RenderedAnswer;
 pub use error::ApiError;
+pub use fixer_api::{FixerApiError, FIXER_MAX_RANGE_DAYS};
 pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
+pub use read_through::{ReadThrough, MAX_FETCHES_IN_FLIGHT};
 pub use request_log::ACCESS_LOG_TARGET;
 pub use response_cache::{CacheConfig, ResponseCache};
 pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
@@ -50,7 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
         .app_data(extractor_errors::path_config())
         .app_data(extractor_errors::json_config())
         .default_service(web::to(routes::route_not_found));
-    let scope = page::register(routes::register(scope))
+    let scope = fixer_api::register(page::register(routes::register(scope)))
         .wrap(cors::cors(&config.cors))
         .wrap(from_fn(move |request, next| {
             front::front(front_config.clone(), request, next)

@@ -10,6 +10,7 @@ use rates_store::Store;
 
 use crate::auth::{AuthConfig, KeyChecker};
 use crate::error::ApiError;
+use crate::read_through::{ReadThrough, ReadThroughSlot};
 use crate::response_cache::{CacheConfig, ResponseCache};
 
 /// Longest range `/rates/{start}..{end}/` serves: a leap year, so any calendar year fits.
@@ -91,6 +92,7 @@ pub struct ApiState {
     config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
     keys: Arc<KeyChecker>,
+    read_through: Option<Arc<ReadThroughSlot>>,
 }
 
 impl ApiState {
@@ -114,7 +116,20 @@ impl ApiState {
             config: Arc::new(config),
             cache,
             keys,
+            read_through: None,
         }
+    }
+
+    /// The same state with read-through on (`fetch.on_demand`): a request for a past date that
+    /// is not held, on either API, has `fetcher` fetch and store it first, and the stored day is
+    /// put into the snapshot at once (see [`crate::ReadThrough`]).
+    pub fn with_read_through(mut self, fetcher: Arc<dyn ReadThrough>) -> ApiState {
+        self.read_through = Some(Arc::new(ReadThroughSlot::new(fetcher)));
+        self
+    }
+
+    pub(crate) fn read_through(&self) -> Option<&ReadThroughSlot> {
+        self.read_through.as_deref()
     }
 
     /// The in-memory snapshot every read is answered from. A route takes

@@ -12,6 +12,7 @@ use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::ApiError;
 use crate::numbers;
+use crate::read_through;
 use crate::request::{ConvertParams, ConvertQuery};
 use crate::state::ApiState;
 
@@ -41,6 +42,9 @@ pub(super) async fn convert(
     query: web::Query<ConvertQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let params = query.parse()?;
+    if let Some(date) = params.date {
+        read_through::bring_in(&state, date).await;
+    }
     let key = format!(
         "convert?from={}&to={}&amount={}&date={}&fallback={}",
         params.from,

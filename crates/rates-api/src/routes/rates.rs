@@ -15,6 +15,7 @@ use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::{shorten, ApiError};
 use crate::numbers;
+use crate::read_through;
 use crate::request::{RatesParams, RatesPath, RatesQuery};
 use crate::state::ApiState;
 
@@ -57,6 +58,9 @@ pub(super) async fn rates(
     let config = state.config();
     let path = RatesPath::parse(&when, config.max_range_days)?;
     let params = query.parse()?;
+    if let RatesPath::Day(date) = path {
+        read_through::bring_in(&state, date).await;
+    }
     let key = cache_key(path, &params);
     serve_cached(&state, &request, key, |snapshot| {
         render(snapshot, path, &params, today_utc())

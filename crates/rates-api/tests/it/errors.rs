@@ -83,7 +83,7 @@ const CASES: &[(&str, u16, &str)] = &[
     ("/index.html", 404, "route_not_found"),
     ("/rates/", 404, "route_not_found"),
     ("/rates/2024-01-02/extra", 404, "route_not_found"),
-    ("/api/latest", 404, "route_not_found"),
+    ("/apis/latest", 404, "route_not_found"),
 ];
 
 #[test]

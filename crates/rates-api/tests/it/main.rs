@@ -9,6 +9,7 @@ mod caching;
 mod concurrency;
 mod cors;
 mod errors;
+mod fixer_api;
 mod outage;
 mod page;
 mod routes;
