@@ -7,15 +7,18 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use rates_api::{ApiConfig, ApiState, AuthMode, CorsPolicy};
 use rates_domain::Currency;
+use rates_ingest::ReadThrough;
 use rates_settings::{CorsOrigins, ServerAuth, Settings};
 use rates_store::Store;
 
+use crate::read_through::IngestReadThrough;
 use crate::scheduler::ScheduledIngest;
 
 /// How long requests in flight, and a scheduled ingest under way, get to finish after the stop
@@ -50,12 +53,17 @@ impl Application {
             },
         )?;
         let scheduled_ingest = ScheduledIngest::from_settings(settings, store.clone())?;
+        let read_through = ReadThrough::from_settings(settings, store.clone())
+            .context("cannot set up read-through (fetch.on_demand)")?;
         let local_addr = listener
             .local_addr()
             .context("cannot read the listener's address")?;
         // Every read is answered from memory: without the rates loaded there is nothing to
         // serve.
-        let state = ApiState::start(store, config)?;
+        let mut state = ApiState::start(store, config)?;
+        if let Some(read_through) = read_through {
+            state = state.with_read_through(Arc::new(IngestReadThrough(read_through)));
+        }
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let state = app_state.clone();

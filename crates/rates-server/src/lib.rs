@@ -3,6 +3,7 @@
 
 mod application;
 pub mod logging;
+mod read_through;
 mod scheduler;
 pub mod shutdown;
 

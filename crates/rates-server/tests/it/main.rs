@@ -6,3 +6,4 @@ mod app;
 mod deployment;
 mod helpers;
 mod process;
+mod read_through;
