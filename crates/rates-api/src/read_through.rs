@@ -6,14 +6,15 @@
 //! `rates-ingest`'s, which sends one Fixer request per date across concurrent requests and
 //! servers, within a daily budget). Here it is only called: on a blocking thread, never on an
 //! async worker, and at most [`MAX_FETCHES_IN_FLIGHT`] at a time; requests beyond that wait
-//! without holding a thread. When the fetch cannot be made (budget spent, Fixer failing, ...)
-//! the request gets the normal "not held" answer.
+//! without holding a thread. When the fetch cannot be made (budget spent, Fixer failing, the
+//! database unavailable, ...) the request gets the normal "not held" answer.
 
 use std::fmt;
 use std::sync::Arc;
 
 use actix_web::web;
 use rates_domain::today_utc;
+use rates_snapshot::DatabaseState;
 use rates_store::StoredRateTable;
 use time::Date;
 use tokio::sync::Semaphore;
@@ -58,6 +59,11 @@ pub(crate) async fn bring_in(state: &ApiState, date: Date) -> bool {
     }
     let today = today_utc();
     if date >= today {
+        return false;
+    }
+    // A fetched day could not be stored, and the read-through's own store reads would wait for
+    // the pool's checkout timeout: while the database is out, missing dates stay not held.
+    if state.snapshot().status().database == DatabaseState::Unavailable {
         return false;
     }
     let Ok(_permit) = slot.permits.acquire().await else {

@@ -312,3 +312,76 @@ fn keys_never_reach_the_log_and_a_spent_budget_is_logged_once() -> TestResult {
     assert_eq!(mock.total_requests(), 1);
     Ok(())
 }
+
+#[test]
+#[cfg_attr(
+    not(rates_test_postgres),
+    ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+)]
+fn with_the_database_unavailable_missing_dates_are_not_fetched() -> TestResult {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let Some(database) = TestDatabase::postgres()? else {
+        return Ok(());
+    };
+    let mock = MockFixer::start();
+    let app = TestApp::start(&reading_through(database.url(), mock.base_url(), 50))?;
+    // This test's database alone goes away: no new sessions, the server's ended. (The admin
+    // session is on the server's maintenance database.)
+    let name = database
+        .url()
+        .rsplit('/')
+        .next()
+        .ok_or("a database name")?
+        .to_owned();
+    let admin_url = database.url().replace(&format!("/{name}"), "/postgres");
+    let mut admin = PgConnection::establish(&admin_url)?;
+    let set_connections = |admin: &mut PgConnection, allowed: bool| -> TestResult {
+        diesel::sql_query(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allowed}"
+        ))
+        .execute(admin)?;
+        Ok(())
+    };
+    set_connections(&mut admin, false)?;
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)?;
+    let unavailable = || {
+        get(&app.url("/health"))
+            .map(|(_, body)| body["database"] == "unavailable")
+            .unwrap_or(false)
+    };
+    crate::helpers::wait_until("the server to see the database gone", unavailable)?;
+    for path in [format!("/rates/{FRIDAY}/"), format!("/api/{FRIDAY}")] {
+        let started = Instant::now();
+        let (status, body) = get(&app.url(&path))?;
+        assert!(
+            status == 404 || body["error"]["code"] == 106,
+            "{path}: {status} {body}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{path}: {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(
+        mock.total_requests(),
+        0,
+        "nothing fetched that could not be stored"
+    );
+
+    set_connections(&mut admin, true)?;
+    let available = || {
+        get(&app.url("/health"))
+            .map(|(_, body)| body["database"] == "ok")
+            .unwrap_or(false)
+    };
+    crate::helpers::wait_until("the server to see the database back", available)?;
+    let (status, body) = get(&app.url(&format!("/rates/{FRIDAY}/")))?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(mock.total_requests(), 1);
+    app.stop()
+}
