@@ -450,6 +450,8 @@ fn bodies_have_fixers_fields() -> TestResult {
     assert_eq!(example["date"], "2024-01-10");
     let symbols = app.get("/api/symbols")?.json()?;
     assert!(symbols["symbols"]["USD"].is_string());
+    let head = app.request("HEAD", "/api/latest", &[])?;
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
     // Unknown parameters are ignored, as Fixer ignores them; the first of a repeated one counts.
     let reply = app.get("/api/latest?format=1&callback=x&symbols=USD&symbols=JPY")?;
     assert_eq!(keys(&reply.json()?["rates"]), ["USD"]);
