@@ -56,7 +56,8 @@ struct Shared<'a> {
 
 /// Ingests `plan` (see [`plan`](crate::plan())): fetches every planned date from Fixer with up
 /// to `plan.concurrency` requests in flight, validates each day and stores it in one
-/// transaction, and calls `on_date` on the calling thread as each date finishes. Never panics.
+/// transaction, and calls `on_date` on the calling thread for each date, in date order (a date
+/// that finishes early waits for the earlier ones). Never panics.
 /// A date that fails for its own reasons does not stop the others; a failure every date would
 /// repeat (a refused key, a used-up quota, an unreachable Fixer) stops the run, and the report
 /// says once what to fix ([`Report::stop`]).
@@ -70,7 +71,7 @@ pub fn ingest(
     on_date: &mut dyn FnMut(&DateReport),
 ) -> Report {
     let started = Instant::now();
-    let mut collector = Collector::new(on_date);
+    let mut collector = Collector::new(on_date, &plan.dates);
     let options = match rates_options(plan) {
         Ok(options) => options,
         Err(reason) => {
@@ -451,19 +452,35 @@ pub(crate) fn store_fetched_day(
         .map_err(|error| format!("not stored: {error}"))
 }
 
-/// Gathers events on the reporting thread and passes each date to the caller's callback.
+/// Gathers events on the reporting thread and passes each date to the caller's callback, in
+/// date order: dates finish out of order (several requests are in flight), and a date's line
+/// waits until every earlier planned date has had its own.
 struct Collector<'a> {
     on_date: &'a mut dyn FnMut(&DateReport),
     dates: BTreeMap<Date, DateReport>,
+    /// Planned dates not passed to `on_date` yet, ascending.
+    waiting: VecDeque<Date>,
     quota: Option<Quota>,
 }
 
 impl<'a> Collector<'a> {
-    fn new(on_date: &'a mut dyn FnMut(&DateReport)) -> Collector<'a> {
+    fn new(on_date: &'a mut dyn FnMut(&DateReport), planned: &[Date]) -> Collector<'a> {
+        let mut waiting: Vec<Date> = planned.to_vec();
+        waiting.sort();
+        waiting.dedup();
         Collector {
             on_date,
             dates: BTreeMap::new(),
+            waiting: waiting.into(),
             quota: None,
+        }
+    }
+
+    /// Passes on the waiting dates that are done and have no earlier date still pending.
+    fn flush(&mut self) {
+        while let Some(report) = self.waiting.front().and_then(|date| self.dates.get(date)) {
+            (self.on_date)(report);
+            self.waiting.pop_front();
         }
     }
 
@@ -487,16 +504,16 @@ impl<'a> Collector<'a> {
     }
 
     fn date(&mut self, report: DateReport) {
-        (self.on_date)(&report);
         if let DateOutcome::Failed { reason } = &report.outcome {
             // Callers report failed dates from the report or the callback; this is for tracing.
             log::debug!("{}: {reason}", format_date(report.date));
         }
         self.dates.insert(report.date, report);
+        self.flush();
     }
 
     fn finish(
-        self,
+        mut self,
         plan: &Plan,
         requests: u32,
         strategy: FetchStrategy,
@@ -504,14 +521,15 @@ impl<'a> Collector<'a> {
         stop: Option<(String, String)>,
         started: Instant,
     ) -> Report {
-        let mut dates = self.dates;
         // Every planned date gets a line, even one a fetching thread never reported (it can only
         // happen if a thread panicked).
         for date in &plan.dates {
-            dates.entry(*date).or_insert_with(|| {
+            self.dates.entry(*date).or_insert_with(|| {
                 failed(*date, "not fetched: the fetching thread stopped".to_owned())
             });
         }
+        self.flush();
+        let dates = self.dates;
         let totals = dates
             .values()
             .filter_map(|report| match report.outcome {

@@ -350,3 +350,26 @@ fn the_ecb_history_is_read_whole_then_written_in_batches_of_whole_days() -> Test
     assert_eq!(again.totals.changed(), 0);
     Ok(())
 }
+
+#[test]
+fn dates_reach_the_callback_in_date_order_whatever_order_they_finish_in() -> TestResult {
+    // Basic plan: one request per date, four in flight; the first date answers last.
+    let mock = MockFixer::start().with_plan(FixerPlan::Basic);
+    let db = TestDatabase::sqlite()?;
+    mock.fail_next_on(
+        "2024-01-02",
+        1,
+        Fault::Delay(std::time::Duration::from_millis(400)),
+    );
+    let mut seen = Vec::new();
+    let report = ingest(
+        &mock.client(),
+        db.store(),
+        &options(january(2, 12)?),
+        TODAY,
+        &mut |line| seen.push(line.date),
+    )?;
+    assert!(report.succeeded(), "{:?}", report.failed_dates());
+    assert_eq!(seen, january(2, 12)?);
+    Ok(())
+}
