@@ -30,5 +30,5 @@ pub use records::{
     ApiKeyRecord, ApiKeyUse, BulkProgress, CurrencyRecord, DayHistory, IngestLockHolder,
     RateRevision, StoredRateTable, ValueHistory, WriteCounts,
 };
-pub use store::Store;
+pub use store::{MigrationStatus, Store};
 pub use writes::DEFAULT_DAYS_PER_BATCH;

@@ -1,10 +1,12 @@
 //! Opening connection pools for either backend, per-connection SQLite settings, and the
 //! embedded migrations.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -219,10 +221,11 @@ fn migration_error(error: impl std::fmt::Display) -> StoreError {
 pub(crate) fn run_sqlite_migrations(
     connection: &mut SqliteConnection,
 ) -> Result<Vec<String>, StoreError> {
+    let names = names_by_version::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?;
     connection.immediate_transaction(|connection| {
         connection
             .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map(|versions| versions.iter().map(|v| name_of(&names, v)).collect())
             .map_err(migration_error)
     })
 }
@@ -236,9 +239,10 @@ pub(crate) fn run_postgres_migrations(
             "SELECT pg_advisory_lock({POSTGRES_MIGRATION_LOCK_KEY})"
         ))
         .map_err(migration_error)?;
+    let names = names_by_version::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?;
     let applied = connection
         .run_pending_migrations(POSTGRES_MIGRATIONS)
-        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map(|versions| versions.iter().map(|v| name_of(&names, v)).collect())
         .map_err(migration_error);
     let unlocked = connection
         .batch_execute(&format!(
@@ -266,22 +270,56 @@ pub(crate) fn pending_postgres(connection: &mut PgConnection) -> Result<Vec<Stri
         .map_err(migration_error)
 }
 
-/// Versions of the migrations applied to the database, oldest first.
+/// Names of the migrations applied to the database, oldest first.
 pub(crate) fn applied_sqlite(connection: &mut SqliteConnection) -> Result<Vec<String>, StoreError> {
     let versions = MigrationHarness::<diesel::sqlite::Sqlite>::applied_migrations(connection)
         .map_err(migration_error)?;
-    Ok(sorted_names(versions.iter()))
+    let names = names_by_version::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?;
+    Ok(sorted(versions.iter().map(|v| name_of(&names, v))))
 }
 
 /// See [`applied_sqlite`].
 pub(crate) fn applied_postgres(connection: &mut PgConnection) -> Result<Vec<String>, StoreError> {
     let versions = MigrationHarness::<diesel::pg::Pg>::applied_migrations(connection)
         .map_err(migration_error)?;
-    Ok(sorted_names(versions.iter()))
+    let names = names_by_version::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?;
+    Ok(sorted(versions.iter().map(|v| name_of(&names, v))))
 }
 
-fn sorted_names<T: ToString>(items: impl Iterator<Item = T>) -> Vec<String> {
-    let mut names: Vec<String> = items.map(|item| item.to_string()).collect();
+/// Names of every embedded migration of `backend`, oldest first.
+pub(crate) fn embedded_names(backend: Backend) -> Result<Vec<String>, StoreError> {
+    let names = match backend {
+        Backend::Sqlite => names_by_version::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
+        Backend::Postgres => names_by_version::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
+    };
+    Ok(sorted(names.into_values()))
+}
+
+/// Embedded migrations' names (`2026-11-28-000001_create_rates`) by version (`20261128000001`):
+/// the database records versions only, and one form is shown everywhere.
+fn names_by_version<DB: diesel::backend::Backend>(
+    source: &impl MigrationSource<DB>,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    Ok(source
+        .migrations()
+        .map_err(migration_error)?
+        .iter()
+        .map(|migration| {
+            let name = migration.name();
+            (name.version().to_string(), name.to_string())
+        })
+        .collect())
+}
+
+/// The name of the migration with this version; the version itself for one this build does not
+/// embed (a database migrated by a newer release).
+fn name_of(names: &BTreeMap<String, String>, version: &impl ToString) -> String {
+    let version = version.to_string();
+    names.get(&version).cloned().unwrap_or(version)
+}
+
+fn sorted(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut names: Vec<String> = items.collect();
     names.sort();
     names
 }

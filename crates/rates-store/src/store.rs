@@ -214,6 +214,27 @@ impl Store {
         &self.target
     }
 
+    /// Where the database at `url` stands with the embedded migrations, changing nothing: a
+    /// SQLite file that does not exist is not created (every migration is then pending), and
+    /// nothing is applied. For `rates-cli migrate --status`.
+    pub fn migration_status(url: &str) -> Result<MigrationStatus, StoreError> {
+        if let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url)? {
+            if !path.exists() {
+                return Ok(MigrationStatus {
+                    exists: false,
+                    applied: Vec::new(),
+                    pending: pool::embedded_names(Backend::Sqlite)?,
+                });
+            }
+        }
+        let store = Store::connect(url, Some(1))?;
+        Ok(MigrationStatus {
+            exists: true,
+            applied: store.applied_migrations()?,
+            pending: store.pending_migrations()?,
+        })
+    }
+
     /// Names of the embedded migrations not yet applied to the database.
     pub fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
         match self.pool() {
@@ -222,7 +243,8 @@ impl Store {
         }
     }
 
-    /// Versions of the migrations applied to the database, oldest first.
+    /// Names of the migrations applied to the database (`2026-11-28-000001_create_rates`, the
+    /// same form as [`Store::pending_migrations`]), oldest first.
     pub fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
         match self.pool() {
             Pool::Sqlite(pool) => pool::applied_sqlite(&mut *checkout_sqlite(pool)?),
@@ -230,7 +252,7 @@ impl Store {
         }
     }
 
-    /// Applies pending migrations and returns the versions applied (empty when up to date).
+    /// Applies pending migrations and returns the names of those applied (empty when up to date).
     pub fn run_pending_migrations(&self) -> Result<Vec<String>, StoreError> {
         match self.pool() {
             Pool::Sqlite(pool) => pool::run_sqlite_migrations(&mut *checkout_sqlite(pool)?),
@@ -264,4 +286,15 @@ impl Store {
                 .ok_or_else(|| StoreError::corrupt("the data_version row is missing"))
         })
     }
+}
+
+/// Applied and pending migrations of a database, by name; see [`Store::migration_status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Whether the database exists (always true for PostgreSQL, whose database must).
+    pub exists: bool,
+    /// Applied migrations, oldest first.
+    pub applied: Vec<String>,
+    /// Embedded migrations not applied yet, oldest first.
+    pub pending: Vec<String>,
 }

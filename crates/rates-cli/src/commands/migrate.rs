@@ -1,4 +1,5 @@
-//! `rates-cli migrate [--status]`: apply pending migrations, or list them.
+//! `rates-cli migrate [--status]`: apply pending migrations, or list applied and pending ones by
+//! name (`2026-11-28-000001_create_rates`), creating nothing.
 
 use anyhow::Context as _;
 use rates_store::Store;
@@ -13,32 +14,38 @@ pub fn run(cli: &Cli, args: &MigrateArgs) -> Result<Finished, CliError> {
     let settings = settings::load(cli, &[])?;
     let database = settings.database.redacted_url();
     let failure = |error: anyhow::Error| CliError::Failure(error);
-    let store = Store::connect(&settings.database.url, settings.database.pool_size)
-        .with_context(|| format!("cannot open the database {database}"))
-        .map_err(failure)?;
     let output = Output::new(cli.json);
     if args.status {
-        let applied = store
-            .applied_migrations()
-            .context("reading the applied migrations")
+        // Changes nothing, and creates no SQLite file where none exists.
+        let status = Store::migration_status(&settings.database.url)
+            .with_context(|| format!("cannot open the database {database}"))
             .map_err(failure)?;
-        let pending = store
-            .pending_migrations()
-            .context("reading the pending migrations")
-            .map_err(failure)?;
-        for name in &applied {
+        for name in &status.applied {
             output.line(&format!("applied  {name}"));
         }
-        for name in &pending {
+        for name in &status.pending {
             output.line(&format!("pending  {name}"));
         }
         output.line(&format!(
-            "{database}: {} applied, {} pending",
-            applied.len(),
-            pending.len()
+            "{database}: {}{} applied, {} pending",
+            if status.exists {
+                ""
+            } else {
+                "does not exist yet; "
+            },
+            status.applied.len(),
+            status.pending.len()
         ));
-        output.json(&json!({"database": database, "applied": applied, "pending": pending}));
+        output.json(&json!({
+            "database": database,
+            "exists": status.exists,
+            "applied": status.applied,
+            "pending": status.pending,
+        }));
     } else {
+        let store = Store::connect(&settings.database.url, settings.database.pool_size)
+            .with_context(|| format!("cannot open the database {database}"))
+            .map_err(failure)?;
         let applied = store
             .run_pending_migrations()
             .context("applying migrations")
