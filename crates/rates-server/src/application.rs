@@ -44,6 +44,9 @@ impl Application {
     /// stop the server from working.
     pub fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result<Application> {
         let config = api_config(settings)?;
+        // Everything the settings can get wrong is checked before the database is opened: a
+        // refused start-up must not leave a new, empty SQLite file behind.
+        ScheduledIngest::check_settings(settings)?;
         let store = Store::open(&settings.database.url, settings.database.pool_size).with_context(
             || {
                 format!(

@@ -10,17 +10,23 @@ use rates_settings::Sources;
 /// Settings come from config/default.toml, config/$RATES_ENV.toml, .env, the environment
 /// (DATABASE_URL, RATES__SERVER__BIND, ...) and these flags, in rising order of precedence.
 #[derive(Debug, Parser)]
-#[command(name = "rates-server", version, about)]
+#[command(
+    name = "rates-server",
+    version,
+    about,
+    after_help = rates_settings::environment_help()
+)]
 pub struct Args {
-    /// Address to listen on, e.g. 0.0.0.0:8080 (server.bind).
-    #[arg(long, value_name = "ADDR:PORT")]
+    /// Address or host name and port to listen on, e.g. 0.0.0.0:8080 or localhost:8080
+    /// (server.bind, RATES__SERVER__BIND).
+    #[arg(long, value_name = "HOST:PORT")]
     pub bind: Option<String>,
 
-    /// Number of HTTP worker threads (server.workers).
+    /// Number of HTTP worker threads (server.workers, RATES__SERVER__WORKERS).
     #[arg(long, value_name = "N")]
     pub workers: Option<String>,
 
-    /// Database: a SQLite file path or a postgres:// URL (database.url).
+    /// Database: a SQLite file path or a postgres:// URL (database.url, DATABASE_URL).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
 

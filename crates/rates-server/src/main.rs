@@ -1,6 +1,7 @@
 //! The rates-server binary: wiring only. Flags and settings in, the logger installed, the
 //! listener bound, [`rates_server::Application`] built and run until SIGTERM or SIGINT. Every
-//! start-up failure is one line on stderr and exit status 1.
+//! start-up failure is one line on stderr; the exit status is 2 for bad flags or settings (as
+//! for rates-cli and every clap program), 1 for anything else.
 
 mod cli;
 
@@ -21,8 +22,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("rates-server: {}", one_line(&error));
-            ExitCode::FAILURE
+            ExitCode::from(exit_status(&error))
         }
+    }
+}
+
+/// 2 when the error comes from the flags or settings (an unusable value, a missing key), 1
+/// otherwise (the database, the listener, the runtime).
+fn exit_status(error: &anyhow::Error) -> u8 {
+    let from_settings = error.chain().any(|cause| {
+        cause.is::<rates_settings::SettingsError>()
+            || cause.is::<rates_domain::CurrencyError>()
+            || cause
+                .downcast_ref::<rates_ingest::IngestError>()
+                .is_some_and(rates_ingest::IngestError::is_usage_error)
+    });
+    if from_settings {
+        2
+    } else {
+        1
     }
 }
 

@@ -54,13 +54,9 @@ impl ScheduledIngest {
     /// `fixer.access_key`, a bad base currency): the server must not start and then fail every
     /// hour.
     pub fn from_settings(settings: &Settings, store: Store) -> anyhow::Result<Option<Self>> {
-        let Schedule::Every(every) = settings.ingest.schedule else {
+        let Some((every, client, options)) = Self::job_settings(settings)? else {
             return Ok(None);
         };
-        let client = rates_ingest::client_from_settings(&settings.fixer)
-            .context("`ingest.schedule` is set, so the server needs the Fixer settings")?;
-        let options = IngestOptions::from_settings(&settings.ingest)
-            .context("`ingest.schedule` is set, but the ingest settings are invalid")?;
         let job_store = store.clone();
         let ingest = move || {
             let plan = rates_ingest::plan(&options, today_utc(), &job_store)?;
@@ -77,6 +73,27 @@ impl ScheduledIngest {
             ))
         };
         Ok(Some(ScheduledIngest::new(every, store, Arc::new(ingest))))
+    }
+
+    /// Checks what [`ScheduledIngest::from_settings`] needs from the settings, without a store:
+    /// start-up calls it before opening the database, so that settings it refuses leave no new
+    /// database file behind.
+    pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
+        Self::job_settings(settings).map(|_| ())
+    }
+
+    /// The interval, client and options of the scheduled ingest; `None` when it is off.
+    fn job_settings(
+        settings: &Settings,
+    ) -> anyhow::Result<Option<(Duration, rates_ingest::Client, IngestOptions)>> {
+        let Schedule::Every(every) = settings.ingest.schedule else {
+            return Ok(None);
+        };
+        let client = rates_ingest::client_from_settings(&settings.fixer)
+            .context("`ingest.schedule` is set, so the server needs the Fixer settings")?;
+        let options = IngestOptions::from_settings(&settings.ingest)
+            .context("`ingest.schedule` is set, but the ingest settings are invalid")?;
+        Ok(Some((every, client, options)))
     }
 
     fn new(every: Duration, store: Store, ingest: Arc<IngestJob>) -> ScheduledIngest {

@@ -196,11 +196,12 @@ fn run_to_failure(args: &[&str], env: &[(&str, &str)]) -> TestResult<Output> {
 type FailureCase<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
 
 #[test]
-fn start_up_errors_are_one_clear_line_and_a_failure_status() -> TestResult {
+fn start_up_errors_are_one_line_exit_2_for_bad_settings_and_leave_no_database() -> TestResult {
     let taken = TcpListener::bind("127.0.0.1:0")?;
     let taken_address = taken.local_addr()?.to_string();
     let dir = tempfile::tempdir()?;
-    let sqlite = dir.path().join("ok.db").display().to_string();
+    let new_file = dir.path().join("new.db");
+    let sqlite = new_file.display().to_string();
     // A database whose rates cannot be read: there is nothing to serve.
     let corrupt = dir.path().join("corrupt.db").display().to_string();
     {
@@ -212,50 +213,77 @@ fn start_up_errors_are_one_clear_line_and_a_failure_status() -> TestResult {
              '2024-01-02 16:00:00.000000', '2024-01-02 16:00:00.000000');",
         )?;
     }
-    let cases: Vec<FailureCase> = vec![
+    let cases: Vec<(FailureCase, i32)> = vec![
         (
-            vec!["--bind", "127.0.0.1:0", "--database-url", &corrupt],
-            vec![],
-            "cannot load the rates into memory",
+            (
+                vec!["--bind", "127.0.0.1:0", "--database-url", &corrupt],
+                vec![],
+                "cannot load the rates into memory",
+            ),
+            1,
         ),
         (
-            vec!["--bind", &taken_address, "--database-url", &sqlite],
-            vec![],
-            "cannot listen on",
+            (
+                vec!["--bind", &taken_address, "--database-url", &sqlite],
+                vec![],
+                "cannot listen on",
+            ),
+            1,
         ),
         (
-            vec![
-                "--bind",
-                "127.0.0.1:0",
-                "--database-url",
-                "postgres://postgres@127.0.0.1:1/nowhere",
-            ],
-            vec![],
-            "cannot open the database",
+            (
+                vec![
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--database-url",
+                    "postgres://postgres@127.0.0.1:1/nowhere",
+                ],
+                vec![],
+                "cannot open the database",
+            ),
+            1,
         ),
         (
-            vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
-            vec![("RATES__SERVER__WORKERS", "many")],
-            "server.workers",
+            (
+                vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
+                vec![("RATES__SERVER__WORKERS", "many")],
+                "server.workers",
+            ),
+            2,
         ),
         (
-            vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
-            vec![("RATES__SERVER__COLOUR", "blue")],
-            "unknown setting",
+            (
+                vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
+                vec![("RATES__SERVER__COLOUR", "blue")],
+                "unknown setting",
+            ),
+            2,
         ),
         (
-            vec!["--bind", "nowhere", "--database-url", &sqlite],
-            vec![],
-            "server.bind",
+            (
+                vec!["--bind", "nowhere", "--database-url", &sqlite],
+                vec![],
+                "server.bind",
+            ),
+            2,
+        ),
+        (
+            (
+                vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
+                vec![("RATES__INGEST__SCHEDULE", "1h")],
+                "fixer.access_key",
+            ),
+            2,
         ),
     ];
-    for (args, env, expected) in cases {
+    for ((args, env, expected), status) in cases {
         let output = run_to_failure(&args, &env)?;
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("rates-server: "), "{stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!new_file.exists(), "{args:?} left {sqlite} behind");
     }
     drop(taken);
     Ok(())
@@ -265,6 +293,28 @@ fn start_up_errors_are_one_clear_line_and_a_failure_status() -> TestResult {
 fn bad_flags_exit_2_like_every_clap_program() -> TestResult {
     let output = run_to_failure(&["--no-such-flag"], &[])?;
     assert_eq!(output.status.code(), Some(2));
+    Ok(())
+}
+
+#[test]
+fn help_names_the_environment_variables() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let output = server_command(dir.path(), dir.path())
+        .arg("--help")
+        .env("FIXER_ACCESS_KEY", "help-secret-0123456789")
+        .output()?;
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8(output.stdout)?;
+    for name in [
+        "RATES__SERVER__BIND",
+        "DATABASE_URL",
+        "FIXER_ACCESS_KEY",
+        "RATES__INGEST__SCHEDULE",
+        "RATES_ENV",
+    ] {
+        assert!(help.contains(name), "{name} missing:\n{help}");
+    }
+    assert!(!help.contains("help-secret-0123456789"));
     Ok(())
 }
 
