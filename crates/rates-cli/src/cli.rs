@@ -9,7 +9,13 @@ use time::Date;
 /// Loads exchange rates into the rates database: migrations, Fixer ingests and backfills, ECB
 /// history imports, and API keys.
 #[derive(Debug, Parser)]
-#[command(name = "rates-cli", version, about, propagate_version = true)]
+#[command(
+    name = "rates-cli",
+    version,
+    about,
+    propagate_version = true,
+    after_help = rates_settings::environment_help()
+)]
 pub struct Cli {
     /// Database URL: a SQLite file path or postgres://... (overrides DATABASE_URL and database.url).
     #[arg(long, global = true, value_name = "URL")]
@@ -38,6 +44,15 @@ pub enum Command {
     /// Manage the API keys rates-server accepts when server.auth = "api-key".
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print a shell completion script, e.g. `rates-cli completions bash >
+    /// /etc/bash_completion.d/rates-cli`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `rates-cli man > /usr/local/share/man/man1/rates-cli.1`.
+    Man,
 }
 
 /// `migrate`

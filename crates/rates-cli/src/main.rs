@@ -60,6 +60,8 @@ fn main() -> ExitCode {
         .init();
 
     let result = match &cli.command {
+        Command::Completions { shell } => commands::docs::completions(*shell),
+        Command::Man => commands::docs::man(),
         Command::Migrate(args) => commands::migrate::run(&cli, args),
         Command::Ingest(args) => commands::ingest::run(&cli, args),
         Command::ImportEcb(args) => commands::import_ecb::run(&cli, args),

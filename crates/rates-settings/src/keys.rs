@@ -47,6 +47,28 @@ pub const KEYS: &[KeyInfo] = &[
     key("server.trusted_proxies", "RATES__SERVER__TRUSTED_PROXIES"),
 ];
 
+/// The environment variables of every setting, for the binaries' `--help`: one line each,
+/// `NAME  key`, under a heading saying where else they are read from.
+pub fn environment_help() -> String {
+    let width = KEYS
+        .iter()
+        .map(|info| info.env_var.len())
+        .max()
+        .unwrap_or(0);
+    let mut help = String::from(
+        "Environment variables (also read from .env in the working directory; flags win over \
+         both, and both over config/*.toml):\n",
+    );
+    for info in KEYS {
+        help.push_str(&format!("  {:width$}  {}\n", info.env_var, info.key));
+    }
+    help.push_str(&format!(
+        "  {:width$}  which config/<name>.toml to load over config/default.toml",
+        crate::load::ENV_NAME_VAR
+    ));
+    help
+}
+
 /// The known key with this dotted name.
 pub(crate) fn lookup(dotted: &str) -> Option<&'static KeyInfo> {
     KEYS.iter().find(|info| info.key == dotted)

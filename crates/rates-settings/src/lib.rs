@@ -9,7 +9,7 @@ mod sections;
 mod sources;
 
 pub use error::SettingsError;
-pub use keys::{KeyInfo, KEYS};
+pub use keys::{environment_help, KeyInfo, KEYS};
 pub use load::{DEFAULT_CONFIG_DIR, ENV_NAME_VAR};
 pub use secret::{redact_url_password, AccessKey};
 pub use sections::{

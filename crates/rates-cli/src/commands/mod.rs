@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod docs;
 pub mod import_ecb;
 pub mod ingest;
 pub mod keys;

@@ -143,10 +143,17 @@ fn migrate_applies_then_reports_status() -> TestResult {
         .run(&["--database-url", url, "migrate", "--status"])?
         .expect_code(0)?;
     assert!(
-        run.stdout.contains("pending") && run.stdout.contains("0 applied"),
+        run.stdout.contains("does not exist yet; 0 applied"),
         "{}",
         run.stdout
     );
+    assert!(!fresh.exists(), "migrate --status created the database");
+    let pending: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("pending  "))
+        .collect();
+    assert!(!pending.is_empty(), "{}", run.stdout);
     let run = world
         .run(&["--database-url", url, "migrate"])?
         .expect_code(0)?;
@@ -155,6 +162,22 @@ fn migrate_applies_then_reports_status() -> TestResult {
         "{}",
         run.stdout
     );
+    // Applied and pending migrations are named the same way: what was pending is now applied.
+    let applied: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("applied  "))
+        .collect();
+    assert_eq!(applied, pending);
+    let run = world
+        .run(&["--database-url", url, "migrate", "--status"])?
+        .expect_code(0)?;
+    let listed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("applied  "))
+        .collect();
+    assert_eq!(listed, pending);
     let run = world
         .run(&["--database-url", url, "--json", "migrate", "--status"])?
         .expect_code(0)?;
@@ -167,5 +190,45 @@ fn migrate_applies_then_reports_status() -> TestResult {
         .run(&["--database-url", url, "migrate"])?
         .expect_code(0)?;
     assert!(run.stdout.contains("up to date"), "{}", run.stdout);
+    Ok(())
+}
+
+#[test]
+fn help_names_the_environment_and_completions_and_a_man_page_are_printed() -> TestResult {
+    let world = World::sqlite(Plan::ProfessionalPlus)?;
+    let help = world.run(&["--help"])?.expect_code(0)?;
+    for name in [
+        "DATABASE_URL",
+        "FIXER_ACCESS_KEY",
+        "FIXER_BASE_URL",
+        "RATES__INGEST__DAYS",
+        "RATES__ECB__DOWNLOAD_URL",
+        "RATES_ENV",
+    ] {
+        assert!(
+            help.stdout.contains(name),
+            "{name} missing:\n{}",
+            help.stdout
+        );
+    }
+    // The secret from the test's environment is never shown, only the variables' names.
+    assert!(!help.stdout.contains(crate::helpers::KEY));
+
+    for (shell, marker) in [
+        ("bash", "complete -F _rates__cli"),
+        ("zsh", "#compdef rates-cli"),
+        ("fish", "complete -c rates-cli"),
+    ] {
+        let run = world.run(&["completions", shell])?.expect_code(0)?;
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        assert!(run.stdout.contains("import-ecb"), "{shell}");
+    }
+    world.run(&["completions", "cmd.exe"])?.expect_code(2)?;
+
+    let man = world.run(&["man"])?.expect_code(0)?;
+    assert!(man.stdout.contains(".TH rates-cli 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("import\\-ecb"), "{}", man.stdout);
+    // Nothing was opened or created: these commands need no settings and no database.
+    assert!(std::fs::read_dir(world.dir.path())?.next().is_none());
     Ok(())
 }
