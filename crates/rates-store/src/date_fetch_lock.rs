@@ -99,6 +99,10 @@ mod tests {
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
+    #[cfg_attr(
+        not(rates_test_postgres),
+        ignore = "PostgreSQL skipped: RATES_TEST_POSTGRES_URL is not set"
+    )]
     fn on_postgres_one_holder_per_date_across_processes() -> TestResult {
         let Some(database) = TestDatabase::postgres()? else {
             return Ok(());
