@@ -43,9 +43,24 @@ impl Application {
     /// blocking thread. Fails, with the setting or the database named, on anything that would
     /// stop the server from working.
     pub fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result<Application> {
+        // A refused start-up must not leave a new, empty SQLite file behind: what the settings
+        // can get wrong is checked before the database is opened, and a file this start-up
+        // created is removed again if a later step fails.
+        let new_file = Store::sqlite_file(&settings.database.url).filter(|path| !path.exists());
+        let built = Application::build_on(settings, listener);
+        if let (Err(_), Some(path)) = (&built, new_file) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                // Only what this start-up created; a file that is not there is fine.
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        built
+    }
+
+    fn build_on(settings: &Settings, listener: TcpListener) -> anyhow::Result<Application> {
         let config = api_config(settings)?;
-        // Everything the settings can get wrong is checked before the database is opened: a
-        // refused start-up must not leave a new, empty SQLite file behind.
         ScheduledIngest::check_settings(settings)?;
         let store = Store::open(&settings.database.url, settings.database.pool_size).with_context(
             || {

@@ -214,6 +214,15 @@ impl Store {
         &self.target
     }
 
+    /// The file a SQLite `url` names (`None` for PostgreSQL or a URL that is not valid), so that
+    /// a caller can tell whether opening it will create it.
+    pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+        match DatabaseUrl::parse(url).ok()? {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
     /// Where the database at `url` stands with the embedded migrations, changing nothing: a
     /// SQLite file that does not exist is not created (every migration is then pending), and
     /// nothing is applied. For `rates-cli migrate --status`.

@@ -275,6 +275,14 @@ fn start_up_errors_are_one_line_exit_2_for_bad_settings_and_leave_no_database() 
             ),
             2,
         ),
+        (
+            (
+                vec!["--bind", "127.0.0.1:0", "--database-url", &sqlite],
+                vec![("RATES__FETCH__ON_DEMAND", "true")],
+                "fixer.access_key",
+            ),
+            2,
+        ),
     ];
     for ((args, env, expected), status) in cases {
         let output = run_to_failure(&args, &env)?;
