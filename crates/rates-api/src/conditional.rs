@@ -46,6 +46,68 @@ pub struct RenderedAnswer {
     cache_control: HeaderValue,
 }
 
+/// The caching validators of an answer whose body is streamed rather than rendered up front:
+/// the ETag is computed from what the body will be made of (see [`crate::streaming`]).
+#[derive(Debug)]
+pub(crate) struct StreamValidators {
+    etag: HeaderValue,
+    last_modified: Option<(SystemTime, HeaderValue)>,
+    cache_control: HeaderValue,
+}
+
+impl StreamValidators {
+    /// Validators with `etag` (quoted, from [`content_etag`] over the body's ingredients).
+    pub(crate) fn new(
+        etag: &str,
+        last_changed: Option<SystemTime>,
+        freshness: Freshness,
+    ) -> StreamValidators {
+        StreamValidators {
+            etag: etag_value(etag),
+            last_modified: last_modified_value(last_changed),
+            cache_control: freshness.header_value(),
+        }
+    }
+
+    /// A 304 when the request's validators match; otherwise a 200 builder carrying the
+    /// validators, for the caller to give its body.
+    pub(crate) fn respond(
+        &self,
+        request_headers: &HeaderMap,
+    ) -> Result<HttpResponse, actix_web::HttpResponseBuilder> {
+        let matched = not_modified(&self.etag, self.last_modified.as_ref(), request_headers);
+        let status = if matched {
+            StatusCode::NOT_MODIFIED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::ETAG, self.etag.clone()));
+        response.insert_header((header::CACHE_CONTROL, self.cache_control.clone()));
+        if let Some((_, value)) = &self.last_modified {
+            response.insert_header((header::LAST_MODIFIED, value.clone()));
+        }
+        if matched {
+            Ok(response.finish())
+        } else {
+            Err(response)
+        }
+    }
+}
+
+fn etag_value(etag: &str) -> HeaderValue {
+    HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// HTTP dates have whole seconds; compare on the same footing.
+fn last_modified_value(last_changed: Option<SystemTime>) -> Option<(SystemTime, HeaderValue)> {
+    last_changed.map(truncate_to_seconds).and_then(|time| {
+        HeaderValue::from_str(&HttpDate::from(time).to_string())
+            .ok()
+            .map(|value| (time, value))
+    })
+}
+
 impl RenderedAnswer {
     /// Renders `body` (JSON) with an ETag from its content.
     pub fn new(
@@ -53,18 +115,10 @@ impl RenderedAnswer {
         last_changed: Option<SystemTime>,
         freshness: Freshness,
     ) -> RenderedAnswer {
-        let etag = HeaderValue::from_str(&content_etag(&body))
-            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
-        // HTTP dates have whole seconds; compare on the same footing.
-        let last_modified = last_changed.map(truncate_to_seconds).and_then(|time| {
-            HeaderValue::from_str(&HttpDate::from(time).to_string())
-                .ok()
-                .map(|value| (time, value))
-        });
         RenderedAnswer {
+            etag: etag_value(&content_etag(&body)),
             body: Bytes::from(body),
-            etag,
-            last_modified,
+            last_modified: last_modified_value(last_changed),
             cache_control: freshness.header_value(),
         }
     }
@@ -118,27 +172,35 @@ impl RenderedAnswer {
         response.content_type(mime_json()).body(self.body.clone())
     }
 
-    /// RFC 9110 §13.2.2: `If-None-Match` wins; `If-Modified-Since` only counts without it.
     fn not_modified(&self, headers: &HeaderMap) -> bool {
-        let if_none_match: Vec<&HeaderValue> = headers.get_all(header::IF_NONE_MATCH).collect();
-        if !if_none_match.is_empty() {
-            let ours = strip_weak(self.etag.as_bytes());
-            return if_none_match.iter().any(|value| {
-                value.as_bytes().split(|byte| *byte == b',').any(|tag| {
-                    let tag = tag.trim_ascii();
-                    tag == b"*" || strip_weak(tag) == ours
-                })
-            });
-        }
-        let Some((modified, _)) = &self.last_modified else {
-            return false;
-        };
-        headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|text| text.parse::<HttpDate>().ok())
-            .is_some_and(|since| *modified <= SystemTime::from(since))
+        not_modified(&self.etag, self.last_modified.as_ref(), headers)
     }
+}
+
+/// RFC 9110 §13.2.2: `If-None-Match` wins; `If-Modified-Since` only counts without it.
+fn not_modified(
+    etag: &HeaderValue,
+    last_modified: Option<&(SystemTime, HeaderValue)>,
+    headers: &HeaderMap,
+) -> bool {
+    let if_none_match: Vec<&HeaderValue> = headers.get_all(header::IF_NONE_MATCH).collect();
+    if !if_none_match.is_empty() {
+        let ours = strip_weak(etag.as_bytes());
+        return if_none_match.iter().any(|value| {
+            value.as_bytes().split(|byte| *byte == b',').any(|tag| {
+                let tag = tag.trim_ascii();
+                tag == b"*" || strip_weak(tag) == ours
+            })
+        });
+    }
+    let Some((modified, _)) = last_modified else {
+        return false;
+    };
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<HttpDate>().ok())
+        .is_some_and(|since| *modified <= SystemTime::from(since))
 }
 
 fn mime_json() -> HeaderValue {
@@ -147,14 +209,37 @@ fn mime_json() -> HeaderValue {
 
 /// A strong ETag from the body: the first 16 bytes of its SHA-256, in hex.
 pub fn content_etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let mut tag = String::with_capacity(34);
-    tag.push('"');
-    for byte in digest.iter().take(16) {
-        tag.push_str(&format!("{byte:02x}"));
+    let mut builder = EtagBuilder::new();
+    builder.update(body);
+    builder.finish()
+}
+
+/// A content ETag fed piece by piece, for answers whose body is streamed: fed with everything
+/// the body is rendered from (the request's normalised form and the stored values), it changes
+/// exactly when the body would.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EtagBuilder(Sha256);
+
+impl EtagBuilder {
+    pub(crate) fn new() -> EtagBuilder {
+        EtagBuilder(Sha256::new())
     }
-    tag.push('"');
-    tag
+
+    pub(crate) fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    /// The quoted ETag: the first 16 bytes of the SHA-256, in hex.
+    pub(crate) fn finish(self) -> String {
+        let digest = self.0.finalize();
+        let mut tag = String::with_capacity(34);
+        tag.push('"');
+        for byte in digest.iter().take(16) {
+            tag.push_str(&format!("{byte:02x}"));
+        }
+        tag.push('"');
+        tag
+    }
 }
 
 /// Weak comparison (RFC 9110 §8.8.3.2): `W/"x"` matches `"x"`.

@@ -56,6 +56,15 @@ pub enum ApiError {
     /// or a value of the wrong kind.
     #[error("invalid query string: {0}")]
     InvalidQuery(String),
+    /// `format` is not `csv`, `ndjson` or `json`.
+    #[error("{0}")]
+    InvalidFormat(String),
+    /// `group` is not `week`, `month` or `year`, or is given where there is nothing to group.
+    #[error("{0}")]
+    InvalidGroup(String),
+    /// `as_of` is not an RFC 3339 instant, or lies in the future.
+    #[error("{0}")]
+    InvalidAsOf(String),
     /// A path segment cannot be read (e.g. percent-encoding that is not UTF-8).
     #[error("invalid path: {0}")]
     InvalidPath(String),
@@ -98,7 +107,7 @@ pub enum ApiError {
         date: Date,
     },
     /// The path matches no route.
-    #[error("no route matches {path}; the routes are /rates/{{date}}/, /rates/{{start}}..{{end}}/, /currencies/, /convert, /health")]
+    #[error("no route matches {path}; the routes are /rates/{{date}}/, /rates/{{start}}..{{end}}/, /rates/{{date}}/revisions, /currencies/, /convert, /fluctuation, /health")]
     RouteNotFound {
         /// The path asked for (shortened when long).
         path: String,
@@ -163,6 +172,9 @@ impl ApiError {
             ApiError::InvalidCurrency { .. } => "invalid_currency",
             ApiError::InvalidAmount(_) => "invalid_amount",
             ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::InvalidFormat(_) => "invalid_format",
+            ApiError::InvalidGroup(_) => "invalid_group",
+            ApiError::InvalidAsOf(_) => "invalid_as_of",
             ApiError::InvalidPath(_) => "invalid_path",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::UriTooLong { .. } => "uri_too_long",
@@ -231,6 +243,9 @@ impl ResponseError for ApiError {
             | ApiError::InvalidCurrency { .. }
             | ApiError::InvalidAmount(_)
             | ApiError::InvalidQuery(_)
+            | ApiError::InvalidFormat(_)
+            | ApiError::InvalidGroup(_)
+            | ApiError::InvalidAsOf(_)
             | ApiError::InvalidPath(_)
             | ApiError::InvalidBody(_)
             | ApiError::CorsRejected(_) => StatusCode::BAD_REQUEST,

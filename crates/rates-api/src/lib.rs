@@ -6,6 +6,7 @@ mod conditional;
 mod cors;
 mod error;
 mod fixer_api;
+mod formats;
 mod front;
 mod numbers;
 mod page;
@@ -15,6 +16,7 @@ mod request_log;
 mod response_cache;
 mod routes;
 mod state;
+mod streaming;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;

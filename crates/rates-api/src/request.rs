@@ -4,11 +4,13 @@
 //! parameters are rejected there, through the extractor error handlers of [`crate::configure`]); each value is then parsed
 //! here so the error names the parameter and says what a valid value looks like.
 
-use rates_domain::{parse_date, Currency, DateError, DateRange};
+use rates_domain::{parse_date, Currency, DateError, DateRange, Period};
 use serde::Deserialize;
-use time::Date;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
 
 use crate::error::{shorten, ApiError};
+use crate::formats::Format;
 
 /// Longest client text quoted back in an error message.
 const MAX_QUOTED: usize = 40;
@@ -108,6 +110,55 @@ pub fn parse_fallback(value: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+/// Parses `format`: `csv`, `ndjson` or `json` (absent: chosen by `Accept`).
+pub fn parse_format(value: Option<&str>) -> Result<Option<Format>, ApiError> {
+    value.map(Format::parse).transpose()
+}
+
+/// Parses `group`: `week`, `month` or `year`.
+pub fn parse_group(value: Option<&str>) -> Result<Option<Period>, ApiError> {
+    value
+        .map(|text| {
+            text.parse::<Period>()
+                .map_err(|error| ApiError::InvalidGroup(format!("parameter `group`: {error}")))
+        })
+        .transpose()
+}
+
+/// Parses `as_of`: an RFC 3339 instant (`2026-11-30T09:00:00Z`, `2026-11-30T10:00:00+01:00`)
+/// no later than `now`.
+///
+/// A `+` in a query string reads as a space unless sent as `%2B`; an offset written
+/// `10:00:00 01:00` is taken as the `+01:00` the client meant.
+pub fn parse_as_of(
+    value: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, ApiError> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
+    let instant = OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|error| match text.rsplit_once(' ') {
+            Some((time, offset)) => OffsetDateTime::parse(&format!("{time}+{offset}"), &Rfc3339),
+            None => Err(error),
+        })
+        .map_err(|error| {
+            ApiError::InvalidAsOf(format!(
+                "parameter `as_of` is {:?}: {error}; write an RFC 3339 instant such as \
+                 2026-11-30T09:00:00Z",
+                shorten(text, MAX_QUOTED)
+            ))
+        })?;
+    if instant > now {
+        return Err(ApiError::InvalidAsOf(format!(
+            "parameter `as_of` is {:?}, which lies in the future; the values held then are not \
+             known yet",
+            shorten(text, MAX_QUOTED)
+        )));
+    }
+    Ok(Some(instant))
+}
+
 /// Parses `amount`: a finite number written in decimal.
 pub fn parse_amount(value: &str) -> Result<f64, ApiError> {
     let invalid = || {
@@ -140,6 +191,12 @@ pub struct RatesQuery {
     pub symbols: Option<String>,
     /// `previous`: answer a missing date with the nearest earlier date held.
     pub fallback: Option<String>,
+    /// `csv`, `ndjson` or `json`; wins over `Accept`.
+    pub format: Option<String>,
+    /// `week`, `month` or `year`: period means over a range.
+    pub group: Option<String>,
+    /// An RFC 3339 instant: the values as held then.
+    pub as_of: Option<String>,
 }
 
 /// The parsed form of [`RatesQuery`].
@@ -151,11 +208,17 @@ pub struct RatesParams {
     pub symbols: Vec<Currency>,
     /// Whether `fallback=previous` was given.
     pub fallback: bool,
+    /// The format asked for by `?format=`; `None` leaves it to `Accept`.
+    pub format: Option<Format>,
+    /// The period to average by, for ranges.
+    pub group: Option<Period>,
+    /// The instant whose values are asked for; `None` means the current ones.
+    pub as_of: Option<OffsetDateTime>,
 }
 
 impl RatesQuery {
-    /// Parses every parameter.
-    pub fn parse(&self) -> Result<RatesParams, ApiError> {
+    /// Parses every parameter; `as_of` must not lie after `now`.
+    pub fn parse(&self, now: OffsetDateTime) -> Result<RatesParams, ApiError> {
         Ok(RatesParams {
             base: self
                 .base
@@ -164,6 +227,9 @@ impl RatesQuery {
                 .transpose()?,
             symbols: parse_symbols(self.symbols.as_deref())?,
             fallback: parse_fallback(self.fallback.as_deref())?,
+            format: parse_format(self.format.as_deref())?,
+            group: parse_group(self.group.as_deref())?,
+            as_of: parse_as_of(self.as_of.as_deref(), now)?,
         })
     }
 }
@@ -182,6 +248,8 @@ pub struct ConvertQuery {
     pub date: Option<String>,
     /// `previous`: use the nearest earlier date held when `date` has none.
     pub fallback: Option<String>,
+    /// An RFC 3339 instant: convert at the rates held then.
+    pub as_of: Option<String>,
 }
 
 /// The parsed form of [`ConvertQuery`].
@@ -197,11 +265,14 @@ pub struct ConvertParams {
     pub date: Option<Date>,
     /// Whether `fallback=previous` was given.
     pub fallback: bool,
+    /// The instant whose rates are asked for; `None` means the current ones.
+    pub as_of: Option<OffsetDateTime>,
 }
 
 impl ConvertQuery {
-    /// Parses every parameter; `from`, `to` and `amount` are required.
-    pub fn parse(&self) -> Result<ConvertParams, ApiError> {
+    /// Parses every parameter; `from`, `to` and `amount` are required, and `as_of` must not lie
+    /// after `now`.
+    pub fn parse(&self, now: OffsetDateTime) -> Result<ConvertParams, ApiError> {
         let required = |name: &'static str, value: &Option<String>| {
             value.clone().ok_or_else(|| {
                 ApiError::InvalidQuery(format!(
@@ -218,8 +289,78 @@ impl ConvertQuery {
             amount: parse_amount(amount.trim())?,
             date: parse_optional_date(self.date.as_deref())?,
             fallback: parse_fallback(self.fallback.as_deref())?,
+            as_of: parse_as_of(self.as_of.as_deref(), now)?,
         })
     }
+}
+
+/// The query string of `/fluctuation`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FluctuationQuery {
+    /// First day (required).
+    pub start_date: Option<String>,
+    /// Last day (required).
+    pub end_date: Option<String>,
+    /// Currency to express the rates in (default: the stored base).
+    pub base: Option<String>,
+    /// Comma-separated currencies to keep (default: all held on both days).
+    pub symbols: Option<String>,
+    /// An RFC 3339 instant: the values as held then.
+    pub as_of: Option<String>,
+}
+
+/// The parsed form of [`FluctuationQuery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FluctuationParams {
+    /// The days asked for, `start_date..end_date`.
+    pub range: DateRange,
+    /// Requested base; `None` means the stored base.
+    pub base: Option<Currency>,
+    /// Requested symbols, sorted, without repeats; empty means all.
+    pub symbols: Vec<Currency>,
+    /// The instant whose values are asked for; `None` means the current ones.
+    pub as_of: Option<OffsetDateTime>,
+}
+
+impl FluctuationQuery {
+    /// Parses every parameter; `start_date` and `end_date` are required (no length cap: only
+    /// the two ends are read), and `as_of` must not lie after `now`.
+    pub fn parse(&self, now: OffsetDateTime) -> Result<FluctuationParams, ApiError> {
+        let date = |name: &'static str, value: &Option<String>| {
+            let text = value.as_deref().ok_or_else(|| {
+                ApiError::InvalidQuery(format!(
+                    "parameter `{name}` is required, e.g. \
+                     /fluctuation?start_date=2024-01-01&end_date=2024-12-31"
+                ))
+            })?;
+            parse_date(text).map_err(|error| {
+                ApiError::InvalidDate(format!("parameter `{name}`: {error}; use YYYY-MM-DD"))
+            })
+        };
+        let start = date("start_date", &self.start_date)?;
+        let end = date("end_date", &self.end_date)?;
+        let range = DateRange::new(start, end)
+            .map_err(|error| ApiError::InvalidRange(format!("{error}")))?;
+        Ok(FluctuationParams {
+            range,
+            base: self
+                .base
+                .as_deref()
+                .map(|base| parse_currency("base", base))
+                .transpose()?,
+            symbols: parse_symbols(self.symbols.as_deref())?,
+            as_of: parse_as_of(self.as_of.as_deref(), now)?,
+        })
+    }
+}
+
+/// The query string of `/rates/{date}/revisions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionsQuery {
+    /// Comma-separated currencies to list (default: all held that day).
+    pub symbols: Option<String>,
 }
 
 /// `/currencies/` and `/health` take no parameters.
@@ -230,7 +371,7 @@ pub struct NoQuery {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::date;
+    use time::macros::{date, datetime};
 
     #[test]
     fn path_reads_latest_days_and_ranges() {
@@ -316,6 +457,80 @@ mod tests {
     }
 
     #[test]
+    fn as_of_is_an_rfc3339_instant_not_in_the_future() {
+        let now = datetime!(2026-11-30 10:00 UTC);
+        let parsed = |text: &str| parse_as_of(Some(text), now);
+        assert_eq!(
+            parsed("2026-11-30T09:00:00Z").unwrap(),
+            Some(datetime!(2026-11-30 09:00 UTC))
+        );
+        assert_eq!(
+            parsed("2026-11-30T10:30:00+01:00").unwrap(),
+            Some(datetime!(2026-11-30 09:30 UTC))
+        );
+        assert_eq!(
+            parsed("2026-11-30T10:30:00 01:00").unwrap(),
+            Some(datetime!(2026-11-30 09:30 UTC))
+        );
+        assert_eq!(parsed("2026-11-30T10:00:00Z").unwrap(), Some(now));
+        assert_eq!(parse_as_of(None, now).unwrap(), None);
+        for bad in [
+            "2026-11-30",
+            "yesterday",
+            "2026-11-30T09:00:00",
+            "1700000000",
+            "",
+        ] {
+            let error = parsed(bad).unwrap_err();
+            assert_eq!(error.code(), "invalid_as_of", "{bad:?}");
+            assert!(error.to_string().contains("RFC 3339"), "{error}");
+        }
+        let error = parsed("2026-11-30T10:00:01Z").unwrap_err();
+        assert_eq!(error.code(), "invalid_as_of");
+        assert!(error.to_string().contains("future"), "{error}");
+    }
+
+    #[test]
+    fn group_knows_week_month_year_and_refuses_day() {
+        assert_eq!(parse_group(Some("month")).unwrap(), Some(Period::Month));
+        assert_eq!(parse_group(None).unwrap(), None);
+        let error = parse_group(Some("day")).unwrap_err();
+        assert_eq!(error.code(), "invalid_group");
+        assert!(error.to_string().contains("week, month or year"), "{error}");
+        assert_eq!(
+            parse_format(Some("xml")).unwrap_err().code(),
+            "invalid_format"
+        );
+        assert_eq!(parse_format(Some("csv")).unwrap(), Some(Format::Csv));
+    }
+
+    #[test]
+    fn fluctuation_requires_both_dates_in_order() {
+        let query = |start: Option<&str>, end: Option<&str>| FluctuationQuery {
+            start_date: start.map(str::to_owned),
+            end_date: end.map(str::to_owned),
+            ..FluctuationQuery::default()
+        };
+        let now = datetime!(2026-11-30 10:00 UTC);
+        let params = query(Some("1999-01-04"), Some("2026-10-30"))
+            .parse(now)
+            .unwrap();
+        assert_eq!(params.range.len_days(), 10_162);
+        let error = query(Some("2024-01-01"), None).parse(now).unwrap_err();
+        assert_eq!(error.code(), "invalid_query");
+        assert!(error.to_string().contains("end_date"), "{error}");
+        let error = query(Some("2024-01-02"), Some("2024-01-01"))
+            .parse(now)
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_range");
+        let error = query(Some("2024-1-2"), Some("2024-01-03"))
+            .parse(now)
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_date");
+        assert!(error.to_string().contains("start_date"), "{error}");
+    }
+
+    #[test]
     fn convert_requires_from_to_and_amount() {
         let query = ConvertQuery {
             from: Some("USD".into()),
@@ -323,7 +538,7 @@ mod tests {
             amount: Some("1".into()),
             ..ConvertQuery::default()
         };
-        let error = query.parse().unwrap_err();
+        let error = query.parse(OffsetDateTime::now_utc()).unwrap_err();
         assert_eq!(error.code(), "invalid_query");
         assert!(error.to_string().contains("`to`"), "{error}");
     }

@@ -1,4 +1,4 @@
-//! `GET /convert?from=USD&to=GBP&amount=10[&date=YYYY-MM-DD][&fallback=previous]`.
+//! `GET /convert?from=USD&to=GBP&amount=10[&date=YYYY-MM-DD][&fallback=previous][&as_of=...]`.
 
 use std::time::SystemTime;
 
@@ -7,7 +7,7 @@ use rates_domain::{format_date, today_utc, Currency, Rate};
 use rates_snapshot::Snapshot;
 use serde::Serialize;
 
-use super::days::find_day;
+use super::as_of::{as_of_key, find_day_at};
 use super::serve_cached;
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::ApiError;
@@ -41,23 +41,24 @@ pub(super) async fn convert(
     request: HttpRequest,
     query: web::Query<ConvertQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query.parse()?;
+    let params = query.parse(time::OffsetDateTime::now_utc())?;
     if let Some(date) = params.date {
         read_through::bring_in(&state, date).await;
     }
     let key = format!(
-        "convert?from={}&to={}&amount={}&date={}&fallback={}",
+        "convert?from={}&to={}&amount={}&date={}&fallback={}&as_of={}",
         params.from,
         params.to,
         params.amount,
         params.date.map(format_date).unwrap_or_default(),
-        params.fallback
+        params.fallback,
+        as_of_key(params.as_of),
     );
     serve_cached(&state, &request, key, |snapshot| render(snapshot, &params)).await
 }
 
 fn render(snapshot: &Snapshot, params: &ConvertParams) -> Result<RenderedAnswer, ApiError> {
-    let loaded = find_day(snapshot, params.date, params.fallback)?;
+    let loaded = find_day_at(snapshot, params.date, params.fallback, params.as_of)?;
     let conversion = loaded
         .stored
         .table

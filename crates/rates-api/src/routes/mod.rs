@@ -2,12 +2,16 @@
 //! through the [`crate::response_cache`] ([`serve_cached`]), finding and shaping days
 //! ([`days`]), and the GET-only resources ([`get_resource`]).
 
+mod as_of;
 mod convert;
 mod currencies;
 mod days;
+mod export;
 mod fallback;
+mod fluctuation;
 mod health;
 mod rates;
+mod revisions;
 
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource};
 use rates_snapshot::Snapshot;
@@ -31,6 +35,8 @@ pub(crate) fn register(scope: actix_web::Scope) -> actix_web::Scope {
         .service(get_resource("/currencies/").answered_by(currencies::currencies))
         .service(get_resource("/convert").answered_by(convert::convert))
         .service(get_resource("/convert/").answered_by(convert::convert))
+        .service(get_resource("/fluctuation").answered_by(fluctuation::fluctuation_route))
+        .service(get_resource("/fluctuation/").answered_by(fluctuation::fluctuation_route))
         .service(get_resource("/health").answered_by(health::health))
         .service(get_resource("/health/").answered_by(health::health))
 }

@@ -3,20 +3,23 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use rates_domain::{format_date, today_utc, Currency, DateRange, Rate};
+use rates_domain::{format_date, today_utc, Currency, DateRange, Period, PeriodMeans, Rate};
 use rates_snapshot::Snapshot;
 use serde::Serialize;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
-use super::days::{find_day, shape};
-use super::serve_cached;
+use super::as_of::{as_of_key, find_day_at, nearest_before_at, range_at};
+use super::days::shape;
+use super::{export, revisions, serve_cached};
 use crate::conditional::{Freshness, RenderedAnswer};
 use crate::error::{shorten, ApiError};
+use crate::formats::Format;
 use crate::numbers;
 use crate::read_through;
-use crate::request::{RatesParams, RatesPath, RatesQuery};
+use crate::request::{parse_symbols, RatesParams, RatesPath, RatesQuery, RevisionsQuery};
 use crate::state::ApiState;
 
 /// One day's rates.
@@ -37,11 +40,13 @@ struct RangeBody {
     base: Currency,
     start_date: String,
     end_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'static str>,
     #[serde(serialize_with = "numbers::rates_by_day")]
     rates: BTreeMap<String, BTreeMap<Currency, Rate>>,
 }
 
-/// Every request under `/rates`: the method, the one path segment and the query are checked
+/// Every request under `/rates`: the method, the path segments and the query are checked
 /// here (see [`super::register`] for why this is not an actix path pattern).
 pub(super) async fn rates(
     state: web::Data<ApiState>,
@@ -52,36 +57,96 @@ pub(super) async fn rates(
             method: request.method().clone(),
         });
     }
-    let when = rates_segment(&request)?;
+    let (when, listing_revisions) = rates_segments(&request)?;
+    if listing_revisions {
+        return day_revisions(&state, &request, &when).await;
+    }
     let query = web::Query::<RatesQuery>::from_query(request.query_string())
         .map_err(|error| ApiError::InvalidQuery(shorten(&error.to_string(), 200)))?;
-    let config = state.config();
-    let path = RatesPath::parse(&when, config.max_range_days)?;
-    let params = query.parse()?;
+    let params = query.parse(OffsetDateTime::now_utc())?;
+    let format = Format::negotiate(params.format, request.headers());
+    // Only a daily JSON range is rendered whole in memory; streamed formats and period means
+    // have no length cap.
+    let max_days = if format == Format::Json && params.group.is_none() {
+        state.config().max_range_days
+    } else {
+        u32::MAX
+    };
+    let path = RatesPath::parse(&when, max_days)?;
+    if params.group.is_some() && !matches!(path, RatesPath::Range(_)) {
+        return Err(ApiError::InvalidGroup(
+            "parameter `group` averages the days of a range; ask for /rates/{start}..{end}/"
+                .to_owned(),
+        ));
+    }
     if let RatesPath::Day(date) = path {
         read_through::bring_in(&state, date).await;
     }
-    let key = cache_key(path, &params);
-    serve_cached(&state, &request, key, |snapshot| {
-        render(snapshot, path, &params, today_utc())
+    let mut response = if format == Format::Json {
+        let key = cache_key(path, &params);
+        serve_cached(&state, &request, key, |snapshot| {
+            render(snapshot, path, &params, today_utc())
+        })
+        .await?
+    } else {
+        export::serve(&state, &request, path, params, format)?
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(response)
+}
+
+/// `GET /rates/{date}/revisions`.
+async fn day_revisions(
+    state: &ApiState,
+    request: &HttpRequest,
+    when: &str,
+) -> Result<HttpResponse, ApiError> {
+    let query = web::Query::<RevisionsQuery>::from_query(request.query_string())
+        .map_err(|error| ApiError::InvalidQuery(shorten(&error.to_string(), 200)))?;
+    let symbols = parse_symbols(query.symbols.as_deref())?;
+    let date = match RatesPath::parse(when, 1)? {
+        RatesPath::Latest => None,
+        RatesPath::Day(date) => Some(date),
+        RatesPath::Range(_) => {
+            return Err(ApiError::InvalidDate(
+                "revisions are listed for one day: /rates/{date}/revisions".to_owned(),
+            ))
+        }
+    };
+    let codes: Vec<&str> = symbols.iter().map(Currency::as_str).collect();
+    let key = format!(
+        "revisions/{}?symbols={}",
+        date.map_or_else(|| "latest".to_owned(), format_date),
+        codes.join(",")
+    );
+    serve_cached(state, request, key, |snapshot| {
+        revisions::render(snapshot, date, &symbols)
     })
     .await
 }
 
-/// The `{date}` of `/rates/{date}` or `/rates/{date}/`, percent-decoded; any other shape under
-/// `/rates` is an unknown route.
-fn rates_segment(request: &HttpRequest) -> Result<String, ApiError> {
+/// The `{date}` of `/rates/{date}` (or `/rates/{date}/`), percent-decoded, and whether it is
+/// followed by `/revisions`; any other shape under `/rates` is an unknown route.
+fn rates_segments(request: &HttpRequest) -> Result<(String, bool), ApiError> {
     let tail = request.match_info().unprocessed();
-    let segment = tail
+    let not_found = || ApiError::RouteNotFound {
+        path: shorten(request.path(), 80),
+    };
+    let inner = tail
         .strip_prefix('/')
         .map(|rest| rest.strip_suffix('/').unwrap_or(rest))
-        .filter(|segment| !segment.is_empty() && !segment.contains('/'));
-    let Some(segment) = segment else {
-        return Err(ApiError::RouteNotFound {
-            path: shorten(request.path(), 80),
-        });
+        .ok_or_else(not_found)?;
+    let (segment, revisions) = match inner.split_once('/') {
+        None => (inner, false),
+        Some((segment, "revisions")) => (segment, true),
+        Some(_) => return Err(not_found()),
     };
-    percent_decode(segment)
+    if segment.is_empty() {
+        return Err(not_found());
+    }
+    Ok((percent_decode(segment)?, revisions))
 }
 
 /// Decodes `%XX` escapes; a malformed escape or bytes that are not UTF-8 are a bad path.
@@ -110,7 +175,8 @@ fn percent_decode(segment: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| invalid("the decoded bytes are not UTF-8"))
 }
 
-fn cache_key(path: RatesPath, params: &RatesParams) -> String {
+/// The normalised request: equal keys get equal answers from one snapshot.
+pub(super) fn cache_key(path: RatesPath, params: &RatesParams) -> String {
     let when = match path {
         RatesPath::Latest => "latest".to_owned(),
         RatesPath::Day(date) => format_date(date),
@@ -119,9 +185,11 @@ fn cache_key(path: RatesPath, params: &RatesParams) -> String {
     let base = params.base.map(|base| base.to_string()).unwrap_or_default();
     let symbols: Vec<&str> = params.symbols.iter().map(Currency::as_str).collect();
     format!(
-        "rates/{when}?base={base}&symbols={}&fallback={}",
+        "rates/{when}?base={base}&symbols={}&fallback={}&group={}&as_of={}",
         symbols.join(","),
-        params.fallback
+        params.fallback,
+        params.group.map(Period::as_str).unwrap_or_default(),
+        as_of_key(params.as_of),
     )
 }
 
@@ -142,6 +210,14 @@ fn render(
 }
 
 /// Past dates change only when a source revises them; today's may still arrive or change.
+pub(super) fn freshness_of_path(path: RatesPath, today: Date) -> Freshness {
+    match path {
+        RatesPath::Latest => Freshness::Short,
+        RatesPath::Day(date) => freshness_of(date, today),
+        RatesPath::Range(range) => freshness_of(range.end(), today),
+    }
+}
+
 fn freshness_of(last_date: Date, today: Date) -> Freshness {
     if last_date < today {
         Freshness::Long
@@ -156,7 +232,7 @@ fn render_day(
     params: &RatesParams,
     freshness: Freshness,
 ) -> Result<RenderedAnswer, ApiError> {
-    let found = find_day(snapshot, date, params.fallback)?;
+    let found = find_day_at(snapshot, date, params.fallback, params.as_of)?;
     let table = shape(&found.stored.table, params)?;
     let body = DayBody {
         base: table.base(),
@@ -178,26 +254,43 @@ fn render_range(
     params: &RatesParams,
     freshness: Freshness,
 ) -> Result<RenderedAnswer, ApiError> {
-    let days = snapshot.range(range);
-    if days.len() == 0 {
-        let nearest = snapshot
-            .nearest_before(range.start())
-            .map(|stored| stored.table.date());
+    let days = range_at(snapshot, range, params.as_of);
+    let Some(last_changed) = days.clone().map(|stored| stored.last_changed).max() else {
+        let nearest = nearest_before_at(snapshot, range.start(), params.as_of);
         return Err(ApiError::RangeNotFound { range, nearest });
-    }
-    let last_changed = days.clone().map(|stored| stored.last_changed).max();
+    };
     let mut rates = BTreeMap::new();
+    let mut means = params.group.map(PeriodMeans::new);
     for stored in days {
         let table = shape(&stored.table, params)?;
-        rates.insert(format_date(table.date()), table.into_owned().into_rates());
+        match &mut means {
+            None => {
+                rates.insert(format_date(table.date()), table.into_owned().into_rates());
+            }
+            Some(means) => {
+                if let Some(period) = means.push(&table).map_err(grouping_failed)? {
+                    rates.insert(format_date(period.date()), period.into_rates());
+                }
+            }
+        }
+    }
+    if let Some(period) = means.and_then(PeriodMeans::finish) {
+        rates.insert(format_date(period.date()), period.into_rates());
     }
     let body = RangeBody {
         base: params.base.unwrap_or(snapshot.base()),
         start_date: format_date(range.start()),
         end_date: format_date(range.end()),
+        group: params.group.map(Period::as_str),
         rates,
     };
-    RenderedAnswer::json(&body, last_changed.map(SystemTime::from), freshness)
+    RenderedAnswer::json(&body, Some(SystemTime::from(last_changed)), freshness)
+}
+
+/// Days come from the snapshot in date order and one base, so grouping cannot fail; kept as an
+/// error rather than a panic all the same.
+pub(super) fn grouping_failed(error: rates_domain::PeriodError) -> ApiError {
+    ApiError::UnrepresentableValue(format!("cannot group the days: {error}"))
 }
 
 #[cfg(test)]

@@ -4,12 +4,16 @@
 mod browser;
 mod helpers;
 
+mod as_of;
 mod auth;
 mod caching;
 mod concurrency;
 mod cors;
 mod errors;
 mod fixer_api;
+mod fluctuation;
+mod formats;
 mod outage;
 mod page;
 mod routes;
+mod whole_history;
