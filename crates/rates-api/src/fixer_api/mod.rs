@@ -20,15 +20,17 @@ mod answers;
 mod error;
 mod params;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use rates_domain::today_utc;
+use rates_domain::{format_date, today_utc};
+use rates_snapshot::Snapshot;
 use time::Date;
 
 pub use error::{FixerApiError, FIXER_MAX_RANGE_DAYS};
 use params::{past_or_today, ConvertParams, Endpoint, Query, RatesParams, Timeframe};
 
+use crate::conditional::{Freshness, RenderedAnswer};
+use crate::error::ApiError;
 use crate::read_through;
 use crate::state::{ApiState, AuthMode};
 
@@ -52,40 +54,131 @@ async fn api(
     }
     let endpoint = Endpoint::parse(request.match_info().unprocessed())?;
     let today = today_utc();
-    let body = match endpoint {
+    match endpoint {
         Endpoint::Latest => {
             let params = RatesParams::parse(&query)?;
-            answers::latest(&state.snapshot().current(), &params)?
+            let key = format!("latest?{}", params_key(&params));
+            answer(&state, &request, key, Freshness::Short, |snapshot| {
+                answers::latest(snapshot, &params)
+            })
+            .await
         }
         Endpoint::Historical(date) => {
             let params = RatesParams::parse(&query)?;
             let date = past_or_today(date, today)?;
             read_through_if_missing(&state, date).await;
-            answers::historical(&state.snapshot().current(), date, &params)?
+            let key = format!("{}?{}", format_date(date), params_key(&params));
+            answer(&state, &request, key, freshness(date, today), |snapshot| {
+                answers::historical(snapshot, date, &params)
+            })
+            .await
         }
-        Endpoint::Timeseries => {
+        Endpoint::Timeseries | Endpoint::Fluctuation => {
             let params = RatesParams::parse(&query)?;
             let frame = Timeframe::parse(&query, max_range_days(&state))?;
-            answers::timeseries(&state.snapshot().current(), frame, &params)?
-        }
-        Endpoint::Fluctuation => {
-            let params = RatesParams::parse(&query)?;
-            let frame = Timeframe::parse(&query, max_range_days(&state))?;
-            answers::fluctuation_between(&state.snapshot().current(), frame, &params)?
+            let key = format!(
+                "{endpoint:?}?{}..{}&{}",
+                format_date(frame.start),
+                format_date(frame.end),
+                params_key(&params)
+            );
+            answer(
+                &state,
+                &request,
+                key,
+                freshness(frame.end, today),
+                |snapshot| {
+                    if endpoint == Endpoint::Timeseries {
+                        answers::timeseries(snapshot, frame, &params)
+                    } else {
+                        answers::fluctuation_between(snapshot, frame, &params)
+                    }
+                },
+            )
+            .await
         }
         Endpoint::Convert => {
             let params = ConvertParams::parse(&query, today)?;
             if let Some(date) = params.date {
                 read_through_if_missing(&state, date).await;
             }
-            answers::convert(&state.snapshot().current(), &params)?
+            let key = format!(
+                "convert?from={}&to={}&amount={}&date={}",
+                params.from,
+                params.to,
+                params.amount,
+                params.date.map(format_date).unwrap_or_default()
+            );
+            let fresh = params
+                .date
+                .map_or(Freshness::Short, |date| freshness(date, today));
+            answer(&state, &request, key, fresh, |snapshot| {
+                answers::convert(snapshot, &params)
+            })
+            .await
         }
-        Endpoint::Symbols => answers::symbols(&state.snapshot().current())?,
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .content_type("application/json")
-        .body(body))
+        Endpoint::Symbols => {
+            answer(
+                &state,
+                &request,
+                "symbols".to_owned(),
+                Freshness::Short,
+                answers::symbols,
+            )
+            .await
+        }
+    }
+}
+
+/// Serves the answer `compute` gives from the current snapshot through the response cache
+/// (under `api/{key}`, which must name everything the answer depends on besides the snapshot):
+/// identical requests arriving together compute once, and later ones are served from memory
+/// until the snapshot changes. Fixer errors are never cached.
+async fn answer(
+    state: &ApiState,
+    request: &HttpRequest,
+    key: String,
+    freshness: Freshness,
+    compute: impl FnOnce(&Snapshot) -> Result<Vec<u8>, FixerApiError>,
+) -> Result<HttpResponse, FixerApiError> {
+    let snapshot = state.snapshot().current();
+    // The cache speaks `ApiError`; the Fixer error is kept aside, and the placeholder handed to
+    // the cache (which only passes it back to this request, uncached) is never shown.
+    let mut failed = None;
+    let rendered = state
+        .cache()
+        .get_or_render(format!("api/{key}"), snapshot.generation(), || {
+            compute(&snapshot)
+                .map(|body| RenderedAnswer::new(body, None, freshness))
+                .map_err(|error| {
+                    failed = Some(error);
+                    ApiError::NoRatesHeld
+                })
+        })
+        .await;
+    match rendered {
+        Ok(answer) => Ok(answer.respond(request.headers())),
+        Err(_) => Err(failed.unwrap_or(FixerApiError::NoRatesAvailable)),
+    }
+}
+
+/// `base` and `symbols` as they go into a cache key.
+fn params_key(params: &RatesParams) -> String {
+    let symbols: Vec<&str> = params.symbols.iter().map(|code| code.as_str()).collect();
+    format!(
+        "base={}&symbols={}",
+        params.base.map(|base| base.to_string()).unwrap_or_default(),
+        symbols.join(",")
+    )
+}
+
+/// Past dates change only when a source revises them; today's may still arrive or change.
+fn freshness(last_date: Date, today: Date) -> Freshness {
+    if last_date < today {
+        Freshness::Long
+    } else {
+        Freshness::Short
+    }
 }
 
 /// The longest timeframe served: Fixer's 365 days, or the server's range cap when it is lower.

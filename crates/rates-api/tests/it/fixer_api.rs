@@ -522,3 +522,58 @@ fixer.set({ baseUrl: process.argv[1], accessKey: 'unused-while-auth-is-off' });
     assert_eq!(seen["conversion"]["info"]["rate"], native["rate"]);
     Ok(())
 }
+
+#[test]
+fn identical_concurrent_requests_compute_once_and_errors_are_never_cached() -> TestResult {
+    let app = spawn_app()?;
+    let path = "/api/timeseries?start_date=2023-12-27&end_date=2024-01-10&base=JPY&symbols=USD,GBP";
+    let renders = app.state.cache().renders();
+    let url = app.url(path);
+    let start = std::sync::Barrier::new(32);
+    let bodies: Vec<Result<(u16, String), String>> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..32)
+            .map(|_| {
+                let (url, start) = (&url, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    let response = ureq::get(url)
+                        .timeout(Duration::from_secs(30))
+                        .call()
+                        .map_err(|error| error.to_string())?;
+                    let status = response.status();
+                    Ok((status, response.into_string().map_err(|e| e.to_string())?))
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .map(|client| {
+                client
+                    .join()
+                    .unwrap_or_else(|_| Err("a client thread panicked".to_owned()))
+            })
+            .collect()
+    });
+    let bodies: Vec<(u16, String)> = bodies.into_iter().collect::<Result<_, _>>()?;
+    assert!(bodies.iter().all(|(status, _)| *status == 200));
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]));
+    assert_eq!(app.state.cache().renders(), renders + 1);
+    app.get(path)?;
+    assert_eq!(
+        app.state.cache().renders(),
+        renders + 1,
+        "served from memory"
+    );
+
+    for _ in 0..2 {
+        let reply = app.get("/api/2020-03-03")?;
+        assert_eq!(reply.json()?["error"]["code"], 106);
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+    }
+    assert_eq!(
+        app.state.cache().renders(),
+        renders + 3,
+        "errors are rendered each time"
+    );
+    Ok(())
+}
