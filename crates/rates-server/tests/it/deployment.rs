@@ -164,12 +164,19 @@ fn servers_on_one_postgres_database_serve_the_same_answers_and_see_each_others_i
         .store()
         .upsert_rate_table(&corrected, Source::Fixer)?;
     assert_eq!(counts.updated, 1);
+    let written = Instant::now();
     for server in [&plain, &ingesting] {
         let (_, _, etag) = wait_for_answer(&server.url(&path), |status, body| {
             status == 200 && body.contains("1.2345")
         })?;
         assert_ne!(etag, before.2, "the ETag must change with the value");
     }
+    // Each server's snapshot polls the database every 200 ms and reloads the changed day.
+    assert!(
+        written.elapsed() < Duration::from_secs(1),
+        "served by both after {:?}",
+        written.elapsed()
+    );
     Ok(())
 }
 
