@@ -29,7 +29,7 @@ pub fn open_store(settings: &Settings) -> Result<Store, CliError> {
         .with_context(|| {
             format!(
                 "cannot open the database {}",
-                settings.database.redacted_url()
+                rates_store::redact_database_url(&settings.database.url)
             )
         })
         .map_err(CliError::Failure)

@@ -66,7 +66,7 @@ impl Application {
             || {
                 format!(
                     "cannot open the database {}",
-                    settings.database.redacted_url()
+                    rates_store::redact_database_url(&settings.database.url)
                 )
             },
         )?;
@@ -97,7 +97,7 @@ impl Application {
         .run();
         log::info!(
             "serving {} on http://{local_addr} with {} workers",
-            settings.database.redacted_url(),
+            rates_store::redact_database_url(&settings.database.url),
             settings.server.workers
         );
         Ok(Application {

@@ -11,7 +11,7 @@ mod sources;
 pub use error::SettingsError;
 pub use keys::{environment_help, KeyInfo, KEYS};
 pub use load::{DEFAULT_CONFIG_DIR, ENV_NAME_VAR};
-pub use secret::{redact_url_password, AccessKey};
+pub use secret::AccessKey;
 pub use sections::{
     AuthStyle, CorsOrigins, DatabaseSettings, EcbSettings, FetchSettings, FixerSettings,
     IngestSettings, Schedule, ServerAuth, ServerSettings, Settings, DEFAULT_ECB_DOWNLOAD_URL,

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::error::SettingsError;
-use crate::secret::{redact_url_password, AccessKey};
+use crate::secret::AccessKey;
 
 /// Fixer's classic host, the default `fixer.base_url`.
 pub const DEFAULT_FIXER_BASE_URL: &str = "https://data.fixer.io/api";
@@ -35,17 +35,11 @@ pub struct Settings {
 #[non_exhaustive]
 pub struct DatabaseSettings {
     /// `database.url`: a SQLite file path (`sqlite://` prefix allowed) or a `postgres://` URL.
-    /// Default `rates.db`. It may hold a password: log [`DatabaseSettings::redacted_url`] instead.
+    /// Default `rates.db`. It may hold a password: show it only through
+    /// `rates_store::redact_database_url`, which masks every form of it; `Debug` hides it.
     pub url: String,
     /// `database.pool_size`: connections in the pool; `None` lets the store pick per backend.
     pub pool_size: Option<u32>,
-}
-
-impl DatabaseSettings {
-    /// The URL with any password replaced by `***`, for logs and messages.
-    pub fn redacted_url(&self) -> String {
-        redact_url_password(&self.url)
-    }
 }
 
 impl Default for DatabaseSettings {
@@ -60,7 +54,8 @@ impl Default for DatabaseSettings {
 impl fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseSettings")
-            .field("url", &self.redacted_url())
+            // Masking needs the store's knowledge of URL forms; here it is simply hidden.
+            .field("url", &format_args!("<redacted>"))
             .field("pool_size", &self.pool_size)
             .finish()
     }

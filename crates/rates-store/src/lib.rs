@@ -22,6 +22,7 @@ mod writes;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use database_url::redact_database_url;
 pub use date_fetch_lock::DateFetchLock;
 pub use error::{Backend, StoreError};
 pub use ingest_run_lock::IngestRunLock;

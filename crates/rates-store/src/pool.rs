@@ -94,14 +94,13 @@ pub(crate) fn open_pool(
     }
 }
 
-pub(crate) fn connect_error(
-    url: &DatabaseUrl,
-    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-) -> StoreError {
+/// A failure to open `url`. The driver's message is kept as text with the URL's passwords
+/// masked: libpq quotes parts of a URL it cannot read.
+pub(crate) fn connect_error(url: &DatabaseUrl, source: impl std::fmt::Display) -> StoreError {
     StoreError::Connect {
         backend: url.backend(),
         target: url.describe(),
-        source: source.into(),
+        source: url.scrub(&source.to_string()).into(),
     }
 }
 

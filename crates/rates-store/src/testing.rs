@@ -11,7 +11,7 @@ use diesel::{Connection, PgConnection};
 use rates_domain::ecb::{parse_ecb_csv, EcbError};
 use rates_domain::RateTable;
 
-use crate::database_url::redact_postgres_url;
+use crate::database_url::redact_database_url;
 use crate::error::{Backend, StoreError};
 use crate::store::Store;
 
@@ -153,7 +153,9 @@ impl Drop for TestDatabase {
     }
 }
 
-fn postgres_required() -> bool {
+/// Whether `RATES_TEST_REQUIRE_POSTGRES=1`: PostgreSQL tests, and whatever they need of the
+/// server (e.g. TLS), must run rather than skip.
+pub fn postgres_required() -> bool {
     std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|value| matches!(value.trim(), "1" | "true"))
 }
 
@@ -162,7 +164,7 @@ fn connect_admin(admin_url: &str) -> Result<PgConnection, StoreError> {
         backend: Backend::Postgres,
         target: format!(
             "{} (from {POSTGRES_URL_VAR}; is PostgreSQL running?)",
-            redact_postgres_url(admin_url)
+            redact_database_url(admin_url)
         ),
         source: Box::new(error),
     })

@@ -12,7 +12,7 @@ use crate::{settings, CliError, Finished};
 /// Runs `migrate`.
 pub fn run(cli: &Cli, args: &MigrateArgs) -> Result<Finished, CliError> {
     let settings = settings::load(cli, &[])?;
-    let database = settings.database.redacted_url();
+    let database = rates_store::redact_database_url(&settings.database.url);
     let failure = |error: anyhow::Error| CliError::Failure(error);
     let output = Output::new(cli.json);
     if args.status {

@@ -232,3 +232,61 @@ fn help_names_the_environment_and_completions_and_a_man_page_are_printed() -> Te
     assert!(std::fs::read_dir(world.dir.path())?.next().is_none());
     Ok(())
 }
+
+#[test]
+fn a_database_password_never_appears_in_any_output() -> TestResult {
+    let world = World::sqlite(Plan::ProfessionalPlus)?;
+    // Unreachable, in every form a password can take: one line naming the database, masked.
+    for url in [
+        "postgres://rates:pw#123-secret@127.0.0.1:1/rates",
+        "postgres://rates@127.0.0.1:1/rates?sslmode=disable&password=query-secret",
+        "postgres://rates:pw%zz-secret@127.0.0.1:1/rates",
+    ] {
+        for args in [&["migrate", "--status"][..], &["migrate"]] {
+            let run = world
+                .run_with(args, &[("DATABASE_URL", url)])?
+                .expect_code(1)?;
+            assert!(
+                run.stderr
+                    .starts_with("error: cannot open the database postgres://rates"),
+                "{}",
+                run.stderr
+            );
+            assert!(!run.stderr.contains("secret"), "{url}: {}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        }
+    }
+    // libpq's key=value form is refused, not taken as a SQLite file name.
+    let conninfo = "host=127.0.0.1 port=5432 password=conninfo-secret dbname=rates";
+    let run = world
+        .run_with(&["migrate"], &[("DATABASE_URL", conninfo)])?
+        .expect_code(1)?;
+    assert!(run.stderr.contains("key=value"), "{}", run.stderr);
+    assert!(run.stderr.contains("password=***"), "{}", run.stderr);
+    assert!(!run.stderr.contains("conninfo-secret"), "{}", run.stderr);
+    let created: Vec<_> = std::fs::read_dir(world.dir.path())?
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name())
+        .filter(|name| name.to_string_lossy().contains("password"))
+        .collect();
+    assert!(created.is_empty(), "files created: {created:?}");
+
+    // Reachable (the test server trusts local connections and ignores the password): the
+    // status line and its JSON show the database with the password masked.
+    if let Some(database) = rates_store::testing::TestDatabase::postgres()? {
+        let url = format!("{}?password=status-secret", database.url());
+        for json in [false, true] {
+            let mut args = vec!["migrate", "--status"];
+            if json {
+                args.insert(0, "--json");
+            }
+            let run = world
+                .run_with(&args, &[("DATABASE_URL", url.as_str())])?
+                .expect_code(0)?;
+            assert!(run.stdout.contains("password=***"), "{}", run.stdout);
+            assert!(!run.stdout.contains("status-secret"), "{}", run.stdout);
+            assert!(!run.stderr.contains("status-secret"), "{}", run.stderr);
+        }
+    }
+    Ok(())
+}

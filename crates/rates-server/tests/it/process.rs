@@ -365,3 +365,29 @@ fn with_api_keys_the_key_is_checked_never_logged_and_its_uses_kept_at_exit() -> 
     );
     Ok(())
 }
+
+#[test]
+fn the_database_password_is_masked_in_the_start_up_line_and_errors() -> TestResult {
+    // A database that cannot be opened: the one error line names it, masked.
+    let mut server = Server::spawn("postgres://rates:pw#123-secret@127.0.0.1:1/rates", &[])?;
+    let status = server.wait_for_exit()?;
+    assert_eq!(status.code(), Some(1));
+    let log = server.log_text();
+    assert!(
+        log.contains("postgres://rates:***@127.0.0.1:1/rates"),
+        "{log}"
+    );
+    assert!(!log.contains("secret"), "{log}");
+
+    // Serving: `serving ...` shows the password masked (the test server ignores it).
+    let Some(database) = TestDatabase::postgres()? else {
+        return Ok(());
+    };
+    let url = format!("{}?password=start-up-secret", database.url());
+    let mut server = Server::start(&url, &[])?;
+    let log = server.wait_for_log("serving ")?;
+    assert!(log.contains("password=***"), "{log}");
+    assert!(!log.contains("start-up-secret"), "{log}");
+    server.kill()?;
+    Ok(())
+}

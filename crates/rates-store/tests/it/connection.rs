@@ -235,3 +235,54 @@ fn an_existing_database_keeps_the_mode_the_operator_gave_it() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn every_form_of_database_password_stays_out_of_errors() -> TestResult {
+    for (url, shown) in [
+        (
+            "postgres://rates:pw#123-secret@127.0.0.1:1/rates",
+            "postgres://rates:***@127.0.0.1:1/rates",
+        ),
+        (
+            "postgres://rates@127.0.0.1:1/rates?password=query-secret",
+            "postgres://rates@127.0.0.1:1/rates?password=***",
+        ),
+    ] {
+        let error = Store::open(url, None).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, StoreError::Connect { .. }), "{message}");
+        assert!(message.contains(shown), "{message}");
+        assert!(!message.contains("secret"), "{message}");
+        assert!(!format!("{error:?}").contains("secret"));
+    }
+    // What libpq would read differently is refused before libpq sees it, quoting nothing.
+    for url in [
+        "postgres://rates:p@ss-secret@127.0.0.1:1/rates",
+        "postgres://rates:pw%zz-secret@127.0.0.1:1/rates",
+        "postgres://127.0.0.1:1/rates?password=a&b-secret",
+    ] {
+        let error = Store::open(url, None).unwrap_err();
+        assert!(matches!(error, StoreError::InvalidUrl { .. }), "{error}");
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_libpq_key_value_string_is_refused_not_created_as_a_file() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let conninfo = format!(
+        "{}/host=127.0.0.1 password=pw123 dbname=rates",
+        directory.path().display()
+    );
+    let error = Store::open(&conninfo, None).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidUrl { .. }), "{error}");
+    assert!(error.to_string().contains("key=value"), "{error}");
+    assert!(!error.to_string().contains("pw123"), "{error}");
+    assert_eq!(std::fs::read_dir(directory.path())?.count(), 0);
+    assert_eq!(
+        rates_store::redact_database_url("host=127.0.0.1 password=pw123 dbname=rates"),
+        "host=127.0.0.1 password=*** dbname=rates"
+    );
+    Ok(())
+}

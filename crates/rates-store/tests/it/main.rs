@@ -45,4 +45,5 @@ mod helpers;
 mod ingest_lease;
 mod read_connection;
 mod reads;
+mod tls;
 mod writes;
