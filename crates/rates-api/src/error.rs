@@ -79,6 +79,14 @@ pub enum ApiError {
         /// The limit.
         max: usize,
     },
+    /// The request's header lines are longer than the service reads.
+    #[error("the request headers are {length} bytes long; at most {max} bytes are accepted")]
+    HeadersTooLarge {
+        /// Bytes of header lines (`Name: value` and the line end, summed).
+        length: usize,
+        /// The limit.
+        max: usize,
+    },
     /// No rates are held for the date asked for.
     #[error("{}", no_rates_message(*date, *nearest))]
     DateNotFound {
@@ -178,6 +186,7 @@ impl ApiError {
             ApiError::InvalidPath(_) => "invalid_path",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::DateNotFound { .. } => "date_not_found",
             ApiError::RangeNotFound { .. } => "range_not_found",
             ApiError::NoRatesHeld => "no_rates_held",
@@ -250,6 +259,7 @@ impl ResponseError for ApiError {
             | ApiError::InvalidBody(_)
             | ApiError::CorsRejected(_) => StatusCode::BAD_REQUEST,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::DateNotFound { .. }
             | ApiError::RangeNotFound { .. }
             | ApiError::NoRatesHeld
@@ -374,6 +384,7 @@ mod tests {
                 method: Method::POST,
             },
             ApiError::UriTooLong { length: 1, max: 0 },
+            ApiError::HeadersTooLarge { length: 1, max: 0 },
         ];
         for error in errors {
             let code = error.code();

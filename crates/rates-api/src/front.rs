@@ -1,4 +1,5 @@
-//! The one middleware in front of everything: refuses over-long request targets, checks API
+//! The one middleware in front of everything: refuses over-long request targets and header
+//! sections, checks API
 //! keys when they are required ([`crate::auth`]), turns a CORS
 //! preflight refused by actix-cors (plain text) into the JSON error shape, and writes the
 //! request log line. One middleware rather than three, because each layer costs an allocation
@@ -26,6 +27,7 @@ const MAX_QUOTED_REFUSAL: usize = 200;
 #[derive(Debug, Clone)]
 pub(crate) struct FrontConfig {
     pub max_uri_bytes: usize,
+    pub max_header_bytes: usize,
     pub trusted_proxies: Arc<[IpAddr]>,
     /// Set when requests need an API key.
     pub auth: Option<ApiState>,
@@ -53,10 +55,16 @@ pub(crate) async fn front(
         .uri()
         .path_and_query()
         .map_or(0, |target| target.as_str().len());
+    let header_bytes = header_bytes(request.headers());
     let refusal = if length > config.max_uri_bytes {
         Some(ApiError::UriTooLong {
             length,
             max: config.max_uri_bytes,
+        })
+    } else if header_bytes > config.max_header_bytes {
+        Some(ApiError::HeadersTooLarge {
+            length: header_bytes,
+            max: config.max_header_bytes,
         })
     } else {
         match &config.auth {
@@ -94,6 +102,14 @@ pub(crate) async fn front(
         request_log::write_line(client, &method, &path, status, started.elapsed());
     }
     result
+}
+
+/// Bytes the header lines took on the wire: `Name: value` and the line end, each.
+fn header_bytes(headers: &header::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + ": \r\n".len())
+        .sum()
 }
 
 /// A client error that is not already in the JSON shape (actix-cors answers in plain text).

@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
     let config = state.config().clone();
     let front_config = front::FrontConfig {
         max_uri_bytes: config.max_uri_bytes,
+        max_header_bytes: config.max_header_bytes,
         trusted_proxies: config.trusted_proxies.clone().into(),
         auth: (config.auth == AuthMode::ApiKey).then(|| state.clone()),
     };
@@ -62,6 +63,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
             front::front(front_config.clone(), request, next)
         }));
     cfg.service(scope);
+    // Targets the scope cannot match (`OPTIONS *`, anything not starting with `/`) reach the
+    // app's own default service, which would answer a bare 404.
+    cfg.default_service(web::to(routes::route_not_found));
 }
 
 mod extractor_errors {

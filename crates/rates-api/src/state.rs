@@ -19,6 +19,10 @@ pub const DEFAULT_MAX_RANGE_DAYS: u32 = 366;
 /// Longest request target (path and query string) read, in bytes.
 pub const DEFAULT_MAX_URI_BYTES: usize = 2048;
 
+/// Most bytes of header lines (`Name: value` and its line end, summed) read: 32 KiB. actix-http
+/// reads heads of up to 128 KiB, far more than any client of this API needs.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// Which browser origins may read the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CorsPolicy {
@@ -49,6 +53,8 @@ pub struct ApiConfig {
     pub max_range_days: u32,
     /// Longest request target read, in bytes; longer ones get 414.
     pub max_uri_bytes: usize,
+    /// Most bytes of header lines read; more get 431.
+    pub max_header_bytes: usize,
     /// Browser origins allowed to read answers.
     pub cors: CorsPolicy,
     /// Peers whose `X-Forwarded-For` names the client in the request log.
@@ -70,6 +76,7 @@ impl Default for ApiConfig {
             stored_base: Currency::EUR,
             max_range_days: DEFAULT_MAX_RANGE_DAYS,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             cors: CorsPolicy::AnyOrigin,
             trusted_proxies: Vec::new(),
             cache: CacheConfig::default(),

@@ -184,21 +184,40 @@ impl LogFlusher {
     }
 }
 
-/// The filter: `rules` (`RUST_LOG`), with ureq held at `info`.
-fn filter(rules: &mut env_logger::Builder) -> env_logger::Logger {
-    rules
-        // ureq logs each request's full URL at debug level, and the classic Fixer host takes
-        // the access key in the query string: never below info, whatever RUST_LOG says.
-        .filter_module("ureq", log::LevelFilter::Info)
+/// The target actix-http reports broken connections under: every malformed request, header
+/// section too large, slow client or reset connection is an `ERROR` "stream error" there.
+const HTTP_CONNECTION_TARGET: &str = "actix_http::h1::dispatcher";
+
+/// The filter: `rules` (`RUST_LOG`), with ureq held at `info`, and actix-http's connection
+/// errors shown only when `RUST_LOG` enables that target at `debug`.
+fn filter(rules: &str) -> env_logger::Logger {
+    let connection_errors_wanted = env_logger::Builder::new()
+        .parse_filters(rules)
         .build()
+        .matches(
+            &log::Record::builder()
+                .level(log::Level::Debug)
+                .target(HTTP_CONNECTION_TARGET)
+                .build(),
+        );
+    // ureq logs each request's full URL at debug level, and the classic Fixer host takes
+    // the access key in the query string: never below info, whatever RUST_LOG says.
+    let mut builder = env_logger::Builder::new();
+    builder
+        .parse_filters(rules)
+        .filter_module("ureq", log::LevelFilter::Info);
+    // Those errors are what any client can cause (the answer was already sent, by actix-http
+    // itself), so at ERROR anyone could fill the log: they are debugging material.
+    if !connection_errors_wanted {
+        builder.filter_module(HTTP_CONNECTION_TARGET, log::LevelFilter::Off);
+    }
+    builder.build()
 }
 
 /// Installs the logger and starts the thread that flushes it.
 pub fn init() -> LogFlusher {
     let pending = PendingLines::default();
-    let filter = filter(&mut env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info"),
-    ));
+    let filter = filter(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()));
     let max_level = filter.filter();
     match log::set_boxed_logger(Box::new(BufferedLogger {
         filter,
@@ -311,9 +330,34 @@ mod tests {
     }
 
     #[test]
+    fn actix_connection_errors_pass_only_when_that_target_is_at_debug() {
+        let stream_error = |rules: &str| {
+            let logger = BufferedLogger {
+                filter: filter(rules),
+                pending: PendingLines::default(),
+            };
+            logged(
+                &logger,
+                log::Level::Error,
+                HTTP_CONNECTION_TARGET,
+                "stream error: Request parse error: Invalid Header provided",
+            );
+            logged(&logger, log::Level::Error, "rates_server", "real trouble");
+            let text = pending_text(&logger);
+            assert!(text.contains("real trouble"), "{rules}: {text}");
+            text.contains("stream error")
+        };
+        assert!(!stream_error("info"));
+        assert!(!stream_error("error"));
+        assert!(!stream_error("info,actix_http=info"));
+        assert!(stream_error("debug"));
+        assert!(stream_error("info,actix_http::h1::dispatcher=debug"));
+    }
+
+    #[test]
     fn ureq_debug_lines_are_dropped_whatever_rust_log_says() {
         let logger = BufferedLogger {
-            filter: filter(env_logger::Builder::new().parse_filters("debug,ureq=debug")),
+            filter: filter("debug,ureq=debug"),
             pending: PendingLines::default(),
         };
         logged(

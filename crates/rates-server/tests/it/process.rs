@@ -391,3 +391,43 @@ fn the_database_password_is_masked_in_the_start_up_line_and_errors() -> TestResu
     server.kill()?;
     Ok(())
 }
+
+/// Requests actix-http refuses itself: a bad request line, a bad header, binary bytes, too
+/// many headers.
+fn garbage_requests() -> Vec<Vec<u8>> {
+    let many_headers: String = (0..97).map(|n| format!("X-H{n}: 1\r\n")).collect();
+    vec![
+        b"GET /health HTTP/1.1 extra\r\nHost: t\r\n\r\n".to_vec(),
+        b"GET /health HTTP/1.1\r\nBad Header: 1\r\n\r\n".to_vec(),
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n".to_vec(),
+        format!("GET /health HTTP/1.1\r\nHost: t\r\n{many_headers}\r\n").into_bytes(),
+    ]
+}
+
+#[test]
+fn client_garbage_is_logged_at_debug_only() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    let server = Server::start(database.url(), &[])?;
+    for request in garbage_requests() {
+        // The answer is read to the end: actix-http has logged the error when it closes.
+        let answer = server.raw(&request)?;
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    server.raw(b"GET /currencies/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    server.wait_for_log("\"GET /currencies/\"")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let log = server.log_text();
+    assert!(!log.contains("ERROR"), "{log}");
+    assert!(!log.contains("actix_http"), "{log}");
+
+    // Asked for, the same lines are there: the filter hides them, nothing else does.
+    let server = Server::start(
+        database.url(),
+        &[("RUST_LOG", "info,actix_http::h1::dispatcher=debug")],
+    )?;
+    for request in garbage_requests() {
+        server.raw(&request)?;
+    }
+    server.wait_for_log("stream error")?;
+    Ok(())
+}
