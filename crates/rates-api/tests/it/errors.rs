@@ -238,6 +238,16 @@ fn header_sections_over_32_kib_get_a_json_431() -> TestResult {
         assert_eq!(reply.status, 431, "{bytes} bytes: {}", reply.body);
         assert_eq!(reply.error_code()?, "headers_too_large", "{bytes} bytes");
     }
+    // Before any route, the Fixer-compatible API's included.
+    let reply = app.raw(
+        format!(
+            "GET /api/latest HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Padding: {}\r\n\r\n",
+            "p".repeat(33 * 1024)
+        )
+        .as_bytes(),
+    )?;
+    assert_eq!(reply.status, 431, "{}", reply.body);
+    assert_eq!(reply.error_code()?, "headers_too_large");
     // A head with more than 96 headers is refused by actix-http before the app runs: a 431
     // with an empty body. (So is a head over 128 KiB, but then actix-http closes the connection
     // with part of the request unread, and the reset may reach the client before the answer.)
