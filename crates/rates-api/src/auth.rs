@@ -68,13 +68,14 @@ impl KeyChecker {
         }
     }
 
-    /// Checks the key in `headers` against the active `keys`; on success the use is counted.
+    /// Checks the key in `headers` against the active `keys`; on success the use is counted and
+    /// the key's id returned.
     pub(crate) fn check(
         self: &Arc<Self>,
         keys: &ApiKeys,
         store: &Store,
         headers: &HeaderMap,
-    ) -> Result<(), ApiError> {
+    ) -> Result<i64, ApiError> {
         let presented = presented_key(headers).ok_or(ApiError::Unauthorized(MISSING))?;
         self.check_presented(keys, store, presented)
     }
@@ -92,7 +93,7 @@ impl KeyChecker {
             .ok_or(ApiError::Unauthorized(INVALID))?;
         self.count_use(id);
         self.flush_if_due(store);
-        Ok(())
+        Ok(id)
     }
 
     fn count_use(&self, id: i64) {
@@ -213,10 +214,11 @@ pub(crate) fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|key| !key.is_empty())
 }
 
-/// Whether `path` is let through without a key by the front middleware: `/health`, the overview
-/// page, and `/api`, which checks Fixer's `access_key` itself and answers Fixer's 101.
+/// Whether `path` is let through without a key by the front middleware: `/health`, `/metrics`,
+/// the overview page, and `/api`, which checks Fixer's `access_key` itself and answers Fixer's
+/// 101.
 pub(crate) fn is_open(path: &str) -> bool {
-    matches!(path, "/health" | "/health/" | "/api")
+    matches!(path, "/health" | "/health/" | "/metrics" | "/api")
         || path.starts_with("/api/")
         || crate::page::is_open(path)
 }

@@ -138,6 +138,14 @@ pub enum ApiError {
     /// A computed value is outside the range of `f64`: a rebase or a conversion overflowing.
     #[error("{0}")]
     UnrepresentableValue(String),
+    /// The client (API key, or address) is over its rate limit.
+    #[error(
+        "too many requests: this client is over its rate limit; retry in {retry_after_secs} s"
+    )]
+    RateLimited {
+        /// Seconds until a request will be accepted again (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
 }
 
 fn no_rates_message(date: Date, nearest: Option<Date>) -> String {
@@ -197,6 +205,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::UnrepresentableValue(_) => "unrepresentable_value",
+            ApiError::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -271,6 +280,7 @@ impl ResponseError for ApiError {
             // asked for, not with the server: the client can ask for another base.
             ApiError::UnrepresentableValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -293,6 +303,9 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed { .. } => {
                 response.insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")));
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, *retry_after_secs));
             }
             ApiError::Unauthorized(_) => {
                 response.insert_header((

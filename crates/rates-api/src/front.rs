@@ -1,7 +1,8 @@
-//! The one middleware in front of everything: refuses over-long request targets and header
-//! sections, checks API
-//! keys when they are required ([`crate::auth`]), turns a CORS
-//! preflight refused by actix-cors (plain text) into the JSON error shape, and writes the
+//! The one middleware in front of everything: gives the request its id ([`crate::request_id`]),
+//! refuses over-long request targets and header sections, checks API keys when they are
+//! required ([`crate::auth`]) and rate limits ([`crate::rate_limit`]), turns a CORS preflight
+//! refused by actix-cors (plain text) into the JSON error shape, counts the answer in the
+//! [`crate::metrics`] and writes the
 //! request log line. One middleware rather than three, because each layer costs an allocation
 //! and a boxed future on every request.
 
@@ -13,10 +14,13 @@ use actix_web::body::{self, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpMessage, ResponseError};
 
 use crate::auth;
 use crate::error::{shorten, ApiError};
+use crate::metrics;
+use crate::rate_limit::{self, Client, Decision};
+use crate::request_id::RequestId;
 use crate::request_log::{self, ACCESS_LOG_TARGET};
 use crate::state::ApiState;
 
@@ -29,8 +33,9 @@ pub(crate) struct FrontConfig {
     pub max_uri_bytes: usize,
     pub max_header_bytes: usize,
     pub trusted_proxies: Arc<[IpAddr]>,
-    /// Set when requests need an API key.
-    pub auth: Option<ApiState>,
+    /// Whether requests need an API key.
+    pub auth_required: bool,
+    pub state: ApiState,
 }
 
 pub(crate) async fn front(
@@ -39,51 +44,48 @@ pub(crate) async fn front(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
     let started = Instant::now();
-    let logged = log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info).then(|| {
-        (
-            request_log::client_address(
-                request.peer_addr().map(|address| address.ip()),
-                request.headers(),
-                &config.trusted_proxies,
-            ),
-            request.method().clone(),
-            request.path().to_owned(),
-        )
-    });
+    let state = &config.state;
+    let request_id = RequestId::from_headers(request.headers(), state.request_ids());
+    let route = metrics::route_label(request.path());
+    let client = request_log::client_address(
+        request.peer_addr().map(|address| address.ip()),
+        request.headers(),
+        &config.trusted_proxies,
+    );
+    let logged = log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info)
+        .then(|| (request.method().clone(), request.path().to_owned()));
 
     let length = request
         .uri()
         .path_and_query()
         .map_or(0, |target| target.as_str().len());
     let header_bytes = header_bytes(request.headers());
-    let refusal = if length > config.max_uri_bytes {
-        Some(ApiError::UriTooLong {
+    let (refusal, limit) = if length > config.max_uri_bytes {
+        let refusal = ApiError::UriTooLong {
             length,
             max: config.max_uri_bytes,
-        })
+        };
+        (Some(refusal), None)
     } else if header_bytes > config.max_header_bytes {
-        Some(ApiError::HeadersTooLarge {
+        let refusal = ApiError::HeadersTooLarge {
             length: header_bytes,
             max: config.max_header_bytes,
-        })
+        };
+        (Some(refusal), None)
     } else {
-        match &config.auth {
-            Some(state)
-                if request.method() != Method::OPTIONS && !auth::is_open(request.path()) =>
-            {
-                state
-                    .keys()
-                    .check(&state.snapshot().keys(), state.store(), request.headers())
-                    .err()
-            }
-            _ => None,
-        }
+        admit(&config, &request, client)
     };
+    if limit.is_some_and(|decision| !decision.allowed) {
+        if let Some(metrics) = state.metrics() {
+            metrics.count_rate_limited();
+        }
+    }
     let result = if let Some(refusal) = refusal {
         Ok(request
             .into_response(refusal.error_response())
             .map_into_right_body())
     } else {
+        request.extensions_mut().insert(request_id.clone());
         let is_options = request.method() == Method::OPTIONS;
         match next.call(request).await {
             Ok(response) if is_options && is_plain_refusal(&response) => {
@@ -94,12 +96,30 @@ pub(crate) async fn front(
         }
     };
 
-    if let Some((client, method, path)) = logged {
-        let status = match &result {
-            Ok(response) => response.status(),
-            Err(error) => error.as_response_error().status_code(),
-        };
-        request_log::write_line(client, &method, &path, status, started.elapsed());
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let result = result.map(|mut response| {
+        let headers = response.headers_mut();
+        request_id.echo(headers);
+        if let Some(decision) = limit {
+            decision.write_headers(headers);
+        }
+        response
+    });
+    if let Some(metrics) = state.metrics() {
+        metrics.observe_request(route, status.as_u16(), started.elapsed());
+    }
+    if let Some((method, path)) = logged {
+        request_log::write_line(
+            client,
+            &method,
+            &path,
+            status,
+            started.elapsed(),
+            &request_id,
+        );
     }
     result
 }
@@ -110,6 +130,44 @@ fn header_bytes(headers: &header::HeaderMap) -> usize {
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + ": \r\n".len())
         .sum()
+}
+
+/// Checks the API key (when required) and the rate limit: the refusal to answer with, if any,
+/// and the rate-limit decision whose headers the answer carries.
+///
+/// A valid key is limited by its own bucket; a missing or bad key takes a token from the client
+/// address's bucket, so guessing keys is throttled (and answered 429 once that bucket is empty).
+/// Routes open without a key (the page, `/api`, which checks `access_key` itself) are limited
+/// by address.
+fn admit(
+    config: &FrontConfig,
+    request: &ServiceRequest,
+    client: Option<IpAddr>,
+) -> (Option<ApiError>, Option<Decision>) {
+    let state = &config.state;
+    if request.method() == Method::OPTIONS || rate_limit::is_unlimited(request.path()) {
+        return (None, None);
+    }
+    let limiter = state.limiter();
+    let by_address = || limiter.map(|limiter| limiter.take(Client::address(client)));
+    let (failure, decision) = if config.auth_required && !auth::is_open(request.path()) {
+        let keys = state.snapshot().keys();
+        match state.keys().check(&keys, state.store(), request.headers()) {
+            Ok(key) => (None, limiter.map(|limiter| limiter.take(Client::Key(key)))),
+            Err(failure) => (Some(failure), by_address()),
+        }
+    } else {
+        (None, by_address())
+    };
+    match decision {
+        Some(decision) if !decision.allowed => (
+            Some(ApiError::RateLimited {
+                retry_after_secs: decision.retry_after_secs,
+            }),
+            Some(decision),
+        ),
+        decision => (failure, decision),
+    }
 }
 
 /// A client error that is not already in the JSON shape (actix-cors answers in plain text).

@@ -8,10 +8,13 @@ mod error;
 mod fixer_api;
 mod formats;
 mod front;
+mod metrics;
 mod numbers;
 mod page;
+mod rate_limit;
 mod read_through;
 mod request;
+mod request_id;
 mod request_log;
 mod response_cache;
 mod routes;
@@ -27,6 +30,8 @@ pub use error::ApiError;
 pub use fixer_api::{FixerApiError, FIXER_MAX_RANGE_DAYS};
 pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
 pub use read_through::{ReadThrough, MAX_FETCHES_IN_FLIGHT};
+pub use metrics::{IngestOutcome, Metrics};
+pub use rate_limit::RateLimitConfig;
 pub use request_log::ACCESS_LOG_TARGET;
 pub use response_cache::{CacheConfig, ResponseCache};
 pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
@@ -49,7 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
         max_uri_bytes: config.max_uri_bytes,
         max_header_bytes: config.max_header_bytes,
         trusted_proxies: config.trusted_proxies.clone().into(),
-        auth: (config.auth == AuthMode::ApiKey).then(|| state.clone()),
+        auth_required: config.auth == AuthMode::ApiKey,
+        state: state.clone(),
     };
     let scope = web::scope("")
         .app_data(web::Data::new(state))

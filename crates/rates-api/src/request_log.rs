@@ -1,5 +1,5 @@
 //! One log line per request: client address, method, path (never the query string, which may
-//! hold keys), status and time taken.
+//! hold keys), status, time taken and the request id.
 //!
 //! The client address is the TCP peer, unless the peer is a configured trusted proxy: then it is
 //! the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Anyone else's
@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
+
+use crate::request_id::RequestId;
 
 /// The `log` target of request lines, for filtering (`RUST_LOG=rates_api::access=off`).
 pub const ACCESS_LOG_TARGET: &str = "rates_api::access";
@@ -54,6 +56,7 @@ pub(crate) fn write_line(
     path: &str,
     status: StatusCode,
     elapsed: Duration,
+    request_id: &RequestId,
 ) {
     struct Client(Option<IpAddr>);
     impl fmt::Display for Client {
@@ -66,12 +69,13 @@ pub(crate) fn write_line(
     }
     log::info!(
         target: ACCESS_LOG_TARGET,
-        "{} \"{} {}\" {} {}ms",
+        "{} \"{} {}\" {} {}ms id={}",
         Client(client),
         method.as_str(),
         Shortened(path),
         status.as_u16(),
-        Millis(elapsed)
+        Millis(elapsed),
+        request_id.as_str()
     );
 }
 

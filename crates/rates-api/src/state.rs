@@ -11,6 +11,9 @@ use rates_store::Store;
 use crate::auth::{AuthConfig, KeyChecker};
 use crate::error::ApiError;
 use crate::read_through::{ReadThrough, ReadThroughSlot};
+use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::request_id::IdGenerator;
 use crate::response_cache::{CacheConfig, ResponseCache};
 
 /// Longest range `/rates/{start}..{end}/` serves: a leap year, so any calendar year fits.
@@ -44,7 +47,7 @@ pub enum AuthMode {
 
 /// How the API behaves; [`ApiConfig::default`] is what `rates-server` runs with when nothing is
 /// configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApiConfig {
     /// The base rates are stored in (what ingest asks Fixer for); other bases are computed.
@@ -68,6 +71,10 @@ pub struct ApiConfig {
     /// How the in-memory snapshot of the rates and API keys is kept current (and so how soon a
     /// write or a revoked key takes effect).
     pub refresh: RefreshConfig,
+    /// Requests allowed per client (API key, or address when keys are off); `None`: no limit.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Whether `GET /metrics` is served (metrics are counted either way).
+    pub metrics: bool,
 }
 
 impl Default for ApiConfig {
@@ -83,6 +90,8 @@ impl Default for ApiConfig {
             auth: AuthMode::Off,
             key_checks: AuthConfig::default(),
             refresh: RefreshConfig::default(),
+            rate_limit: None,
+            metrics: true,
         }
     }
 }
@@ -100,6 +109,10 @@ pub struct ApiState {
     cache: Arc<ResponseCache>,
     keys: Arc<KeyChecker>,
     read_through: Option<Arc<ReadThroughSlot>>,
+    /// `None` only if the metrics could not be registered (a bug, logged at start).
+    metrics: Option<Arc<Metrics>>,
+    limiter: Option<Arc<RateLimiter>>,
+    request_ids: Arc<IdGenerator>,
 }
 
 impl ApiState {
@@ -117,6 +130,9 @@ impl ApiState {
     pub fn with_snapshot(store: Store, snapshot: SharedSnapshot, config: ApiConfig) -> ApiState {
         let cache = Arc::new(ResponseCache::new(config.cache));
         let keys = Arc::new(KeyChecker::new(config.key_checks));
+        let limiter = config
+            .rate_limit
+            .map(|limit| Arc::new(RateLimiter::new(limit)));
         ApiState {
             store,
             snapshot,
@@ -124,6 +140,12 @@ impl ApiState {
             cache,
             keys,
             read_through: None,
+            metrics: Metrics::new()
+                .map(Arc::new)
+                .map_err(|error| log::error!("cannot register the metrics: {error}"))
+                .ok(),
+            limiter,
+            request_ids: Arc::new(IdGenerator::new()),
         }
     }
 
@@ -158,6 +180,20 @@ impl ApiState {
 
     pub(crate) fn keys(&self) -> &Arc<KeyChecker> {
         &self.keys
+    }
+
+    /// The server's metrics, for recording what happens outside the API (ingest runs, Fixer
+    /// requests) so `/metrics` shows it.
+    pub fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.metrics.as_ref()
+    }
+
+    pub(crate) fn limiter(&self) -> Option<&RateLimiter> {
+        self.limiter.as_deref()
+    }
+
+    pub(crate) fn request_ids(&self) -> &IdGenerator {
+        &self.request_ids
     }
 
     /// Writes the API key uses counted in memory to the store now (blocking; the server calls

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use anyhow::Context;
-use rates_api::{ApiConfig, ApiState, AuthMode, CorsPolicy};
+use rates_api::{ApiConfig, ApiState, AuthMode, CorsPolicy, RateLimitConfig};
 use rates_domain::Currency;
 use rates_ingest::ReadThrough;
 use rates_settings::{CorsOrigins, ServerAuth, Settings};
@@ -177,5 +177,14 @@ fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
         ServerAuth::Off => AuthMode::Off,
         ServerAuth::ApiKey => AuthMode::ApiKey,
     };
+    config.metrics = settings.server.metrics;
+    config.rate_limit = settings
+        .server
+        .rate_limit
+        .per_second
+        .map(|per_second| RateLimitConfig {
+            per_second: per_second.get(),
+            burst: settings.server.rate_limit.burst,
+        });
     Ok(config)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::error::SettingsError;
 use crate::secret::AccessKey;
-use crate::sections::{AuthStyle, CorsOrigins, Schedule, ServerAuth, Settings};
+use crate::sections::{AuthStyle, CorsOrigins, PerSecond, Schedule, ServerAuth, Settings};
 
 /// One known setting: its dotted key and the environment variable that sets it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +45,15 @@ pub const KEYS: &[KeyInfo] = &[
     key("server.auth", "RATES__SERVER__AUTH"),
     key("server.cors_origins", "RATES__SERVER__CORS_ORIGINS"),
     key("server.trusted_proxies", "RATES__SERVER__TRUSTED_PROXIES"),
+    key("server.metrics", "RATES__SERVER__METRICS"),
+    key(
+        "server.rate_limit.per_second",
+        "RATES__SERVER__RATE_LIMIT__PER_SECOND",
+    ),
+    key(
+        "server.rate_limit.burst",
+        "RATES__SERVER__RATE_LIMIT__BURST",
+    ),
 ];
 
 /// The environment variables of every setting, for the binaries' `--help`: one line each,
@@ -182,6 +191,13 @@ fn set(settings: &mut Settings, key: &str, value: &RawValue) -> Result<(), Reaso
                 })
                 .collect::<Result<_, _>>()?;
         }
+        "server.metrics" => settings.server.metrics = boolean(value)?,
+        "server.rate_limit.per_second" => {
+            settings.server.rate_limit.per_second = per_second(value)?
+        }
+        "server.rate_limit.burst" => {
+            settings.server.rate_limit.burst = to_u32(number(value, 1, 1_000_000)?);
+        }
         other => return Err(format!("{other} is not a setting")),
     }
     Ok(())
@@ -235,6 +251,29 @@ fn boolean(value: &RawValue) -> Result<bool, Reason> {
             }
         }
         RawValue::Toml(other) => Err(format!("{expected}, got {}", describe(other))),
+    }
+}
+
+/// `off`, or requests per second (a number > 0; fractions allowed).
+fn per_second(value: &RawValue) -> Result<Option<PerSecond>, Reason> {
+    let expected = "expected `off` or requests per second, a number > 0 such as 10 or 0.5";
+    let rate = match value {
+        RawValue::Toml(toml::Value::Integer(i)) => *i as f64,
+        RawValue::Toml(toml::Value::Float(x)) => *x,
+        RawValue::Text(s) | RawValue::Toml(toml::Value::String(s)) => {
+            let trimmed = s.trim();
+            if trimmed.eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            trimmed
+                .parse::<f64>()
+                .map_err(|_| format!("{expected}, got {s:?}"))?
+        }
+        RawValue::Toml(other) => return Err(format!("{expected}, got {}", describe(other))),
+    };
+    match PerSecond::new(rate) {
+        Some(rate) if rate.get() <= 1_000_000.0 => Ok(Some(rate)),
+        _ => Err(format!("{expected} and at most 1000000, got {rate}")),
     }
 }
 

@@ -226,7 +226,56 @@ pub struct ServerSettings {
     /// `server.trusted_proxies`: peers whose `X-Forwarded-For` is believed (e.g. the local
     /// nginx). Default none.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `server.metrics`: whether `GET /metrics` is served. Default on.
+    pub metrics: bool,
+    /// `server.rate_limit.*`: requests allowed per API key (or client address). Default off.
+    pub rate_limit: RateLimitSettings,
 }
+
+/// `server.rate_limit.*`: a token bucket per API key, or per client address when keys are off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimitSettings {
+    /// `server.rate_limit.per_second`: the sustained rate; `None` (`off`, the default) turns
+    /// rate limiting off.
+    pub per_second: Option<PerSecond>,
+    /// `server.rate_limit.burst`: requests allowed at once after a quiet spell. Default 10.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            per_second: None,
+            burst: 10,
+        }
+    }
+}
+
+/// A rate in requests per second: finite and > 0 (fractions allowed, `0.5` is one every 2 s).
+#[derive(Clone, Copy, Debug)]
+pub struct PerSecond(f64);
+
+impl PerSecond {
+    /// The rate, or `None` unless it is finite and > 0.
+    pub fn new(rate: f64) -> Option<PerSecond> {
+        (rate.is_finite() && rate > 0.0).then_some(PerSecond(rate))
+    }
+
+    /// The rate as a number.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl PartialEq for PerSecond {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+// Never NaN (checked in `new`), so equality is reflexive.
+impl Eq for PerSecond {}
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -236,6 +285,8 @@ impl Default for ServerSettings {
             auth: ServerAuth::Off,
             cors_origins: CorsOrigins::Any,
             trusted_proxies: Vec::new(),
+            metrics: true,
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod export;
 mod fallback;
 mod fluctuation;
 mod health;
+mod metrics;
 mod rates;
 mod revisions;
 
@@ -39,6 +40,7 @@ pub(crate) fn register(scope: actix_web::Scope) -> actix_web::Scope {
         .service(get_resource("/fluctuation/").answered_by(fluctuation::fluctuation_route))
         .service(get_resource("/health").answered_by(health::health))
         .service(get_resource("/health/").answered_by(health::health))
+        .service(get_resource("/metrics").answered_by(metrics::metrics))
 }
 
 /// A resource answering GET (and HEAD, which actix answers without the body); any other method

@@ -13,6 +13,7 @@ mod errors;
 mod fixer_api;
 mod fluctuation;
 mod formats;
+mod operations;
 mod outage;
 mod page;
 mod routes;

@@ -1,0 +1,32 @@
+//! `GET /metrics`: the server's metrics in Prometheus' text format, open without a key (keep it
+//! off the public side of a proxy; docs/operations.md shows how), 404 when `server.metrics` is
+//! off.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::ApiError;
+use crate::metrics::METRICS_CONTENT_TYPE;
+use crate::state::ApiState;
+
+pub(crate) async fn metrics(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let metrics = match state.metrics() {
+        Some(metrics) if state.config().metrics => metrics,
+        _ => {
+            return Err(ApiError::RouteNotFound {
+                path: request.path().to_owned(),
+            })
+        }
+    };
+    let text = metrics.render();
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(METRICS_CONTENT_TYPE),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(text))
+}
