@@ -3,6 +3,8 @@
 
 mod auth;
 mod conditional;
+#[cfg(feature = "contract")]
+pub mod contract;
 mod cors;
 mod error;
 mod fixer_api;
@@ -10,6 +12,7 @@ mod formats;
 mod front;
 mod metrics;
 mod numbers;
+pub mod openapi;
 mod page;
 mod rate_limit;
 mod read_through;

@@ -28,9 +28,9 @@ const DURATION_BUCKETS: &[f64] = &[
 const ROUTES: &[&str] = &[
     "/",
     "/assets",
-    "/rates/{date}",
-    "/rates/{start}..{end}",
-    "/rates/{date}/revisions",
+    "/rates/:date",
+    "/rates/:start..:end",
+    "/rates/:date/revisions",
     "/currencies",
     "/convert",
     "/fluctuation",
@@ -38,7 +38,7 @@ const ROUTES: &[&str] = &[
     "/metrics",
     "/openapi.json",
     "/api/latest",
-    "/api/{date}",
+    "/api/:date",
     "/api/timeseries",
     "/api/fluctuation",
     "/api/convert",
@@ -314,13 +314,13 @@ pub(crate) fn route_label(path: &str) -> &'static str {
     }
     if let Some(rest) = path.strip_prefix("/rates/") {
         return if rest.ends_with("/revisions") {
-            "/rates/{date}/revisions"
+            "/rates/:date/revisions"
         } else if rest.contains("..") {
-            "/rates/{start}..{end}"
+            "/rates/:start..:end"
         } else if rest.contains('/') {
             "other"
         } else {
-            "/rates/{date}"
+            "/rates/:date"
         };
     }
     if let Some(rest) = path.strip_prefix("/api/") {
@@ -330,7 +330,7 @@ pub(crate) fn route_label(path: &str) -> &'static str {
             "fluctuation" => "/api/fluctuation",
             "convert" => "/api/convert",
             "symbols" => "/api/symbols",
-            _ if looks_like_date(rest) => "/api/{date}",
+            _ if looks_like_date(rest) => "/api/:date",
             _ => "/api/other",
         };
     }
@@ -356,16 +356,16 @@ mod tests {
     fn routes_are_labelled_by_pattern() {
         let cases = [
             ("/", "/"),
-            ("/rates/2024-01-02/", "/rates/{date}"),
-            ("/rates/latest", "/rates/{date}"),
-            ("/rates/2024-01-01..2024-02-01/", "/rates/{start}..{end}"),
-            ("/rates/2024-01-02/revisions", "/rates/{date}/revisions"),
+            ("/rates/2024-01-02/", "/rates/:date"),
+            ("/rates/latest", "/rates/:date"),
+            ("/rates/2024-01-01..2024-02-01/", "/rates/:start..:end"),
+            ("/rates/2024-01-02/revisions", "/rates/:date/revisions"),
             ("/rates/a/b/c", "other"),
             ("/currencies/", "/currencies"),
             ("/convert", "/convert"),
             ("/health/", "/health"),
             ("/api/latest", "/api/latest"),
-            ("/api/2024-01-02", "/api/{date}"),
+            ("/api/2024-01-02", "/api/:date"),
             ("/api/nope", "/api/other"),
             ("/wp-admin.php", "other"),
             ("/assets/app.js", "/assets"),

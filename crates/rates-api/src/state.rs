@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::request_id::IdGenerator;
 use crate::response_cache::{CacheConfig, ResponseCache};
+use crate::routes::RenderedDocument;
 
 /// Longest range `/rates/{start}..{end}/` serves: a leap year, so any calendar year fits.
 pub const DEFAULT_MAX_RANGE_DAYS: u32 = 366;
@@ -113,6 +114,7 @@ pub struct ApiState {
     metrics: Option<Arc<Metrics>>,
     limiter: Option<Arc<RateLimiter>>,
     request_ids: Arc<IdGenerator>,
+    openapi: Arc<RenderedDocument>,
 }
 
 impl ApiState {
@@ -146,6 +148,7 @@ impl ApiState {
                 .ok(),
             limiter,
             request_ids: Arc::new(IdGenerator::new()),
+            openapi: Arc::default(),
         }
     }
 
@@ -194,6 +197,10 @@ impl ApiState {
 
     pub(crate) fn request_ids(&self) -> &IdGenerator {
         &self.request_ids
+    }
+
+    pub(crate) fn openapi(&self) -> &RenderedDocument {
+        &self.openapi
     }
 
     /// Writes the API key uses counted in memory to the store now (blocking; the server calls

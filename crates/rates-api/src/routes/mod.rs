@@ -11,6 +11,7 @@ mod fallback;
 mod fluctuation;
 mod health;
 mod metrics;
+mod openapi;
 mod rates;
 mod revisions;
 
@@ -22,6 +23,7 @@ use crate::error::ApiError;
 use crate::state::ApiState;
 
 pub(crate) use fallback::route_not_found;
+pub(crate) use openapi::RenderedDocument;
 
 /// Registers every route on `scope`.
 ///
@@ -41,6 +43,7 @@ pub(crate) fn register(scope: actix_web::Scope) -> actix_web::Scope {
         .service(get_resource("/health").answered_by(health::health))
         .service(get_resource("/health/").answered_by(health::health))
         .service(get_resource("/metrics").answered_by(metrics::metrics))
+        .service(get_resource("/openapi.json").answered_by(openapi::openapi_json))
 }
 
 /// A resource answering GET (and HEAD, which actix answers without the body); any other method

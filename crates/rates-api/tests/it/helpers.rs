@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
+use rates_api::contract::Contract;
 use rates_api::{ApiConfig, ApiState};
 use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::{RateTable, Source};
@@ -239,11 +241,13 @@ impl TestApp {
             })
             .collect();
         let body = response.into_string()?;
-        Ok(Reply {
+        let reply = Reply {
             status,
             headers,
             body,
-        })
+        };
+        check_contract(method, path, &reply)?;
+        Ok(reply)
     }
 
     /// Sends `GET {target}` exactly as given (no normalisation or escaping) and reads the answer.
@@ -261,8 +265,35 @@ impl TestApp {
         stream.write_all(request)?;
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer)?;
-        parse_reply(&answer)
+        let reply = parse_reply(&answer)?;
+        let mut words = request.split(|byte| *byte == b' ');
+        if let (Some(method), Some(target)) = (words.next(), words.next()) {
+            if let (Ok(method), Ok(target)) =
+                (std::str::from_utf8(method), std::str::from_utf8(target))
+            {
+                // Only what reached the application: bytes actix refuses itself are not ours.
+                if target.starts_with('/') && reply.header("content-type").is_some() {
+                    check_contract(method, target, &reply)?;
+                }
+            }
+        }
+        Ok(reply)
     }
+}
+
+/// Every answer the tests receive must be what the OpenAPI document (`GET /openapi.json`) says.
+pub fn check_contract(method: &str, target: &str, reply: &Reply) -> TestResult {
+    static CONTRACT: OnceLock<Contract> = OnceLock::new();
+    CONTRACT
+        .get_or_init(Contract::new)
+        .check(
+            method,
+            target,
+            reply.status,
+            reply.header("content-type"),
+            &reply.body,
+        )
+        .map_err(|mismatch| format!("OpenAPI contract: {mismatch}").into())
 }
 
 pub fn parse_reply(answer: &[u8]) -> TestResult<Reply> {

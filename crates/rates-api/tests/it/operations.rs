@@ -205,7 +205,7 @@ fn sample(samples: &BTreeMap<String, f64>, key: &str) -> f64 {
 
 #[test]
 fn metrics_count_answers_by_route_and_status() -> TestResult {
-    let app = app_with(limited(1000.0, 2))?;
+    let app = app_with(limited(0.001, 3))?;
     let before = scrape(&app)?;
     for name in [
         "rates_latest_date_age_days{}",
@@ -216,9 +216,9 @@ fn metrics_count_answers_by_route_and_status() -> TestResult {
     ] {
         assert!(before.contains_key(name), "{name} missing from {before:?}");
     }
-    let day = "rates_http_requests_total{route=/rates/{date},status=200}";
-    let missing = "rates_http_requests_total{route=/rates/{date},status=404}";
-    let timed = "rates_http_request_duration_seconds{route=/rates/{date}}";
+    let day = "rates_http_requests_total{route=/rates/:date,status=200}";
+    let missing = "rates_http_requests_total{route=/rates/:date,status=404}";
+    let timed = "rates_http_request_duration_seconds{route=/rates/:date}";
 
     assert_eq!(app.get("/rates/2024-01-02/")?.status, 200);
     assert_eq!(app.get("/rates/2024-01-02")?.status, 200);
@@ -237,7 +237,7 @@ fn metrics_count_answers_by_route_and_status() -> TestResult {
     assert_eq!(
         sample(
             &after,
-            "rates_http_requests_total{route=/rates/{date},status=429}"
+            "rates_http_requests_total{route=/rates/:date,status=429}"
         ),
         1.0
     );
