@@ -34,6 +34,7 @@ pub use fixer_api::{FixerApiError, FIXER_MAX_RANGE_DAYS};
 pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
 pub use read_through::{ReadThrough, MAX_FETCHES_IN_FLIGHT};
 pub use metrics::{IngestOutcome, Metrics};
+pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
 pub use rate_limit::RateLimitConfig;
 pub use request_log::ACCESS_LOG_TARGET;
 pub use response_cache::{CacheConfig, ResponseCache};

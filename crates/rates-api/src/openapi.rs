@@ -153,7 +153,45 @@ fn paths() -> Value {
             &["400", "401", "414", "429"],
         ),
     );
+    paths.insert(
+        "/".into(),
+        get(
+            "Overview page",
+            "An HTML page for people: the latest rates (in `base`), a converter and a chart, all from this API. Works without script (the table); needs no key itself.",
+            &[reference("base")],
+            static_file("text/html"),
+            &["400", "404", "414", "422", "429", "503"],
+        ),
+    );
+    for (path, media) in [
+        ("/assets/page.js", "text/javascript"),
+        ("/assets/page.css", "text/css"),
+        ("/assets/icon.svg", "image/svg+xml"),
+    ] {
+        paths.insert(
+            path.into(),
+            get(
+                "An asset of the overview page",
+                "Embedded in the server; cached with an ETag.",
+                &[],
+                static_file(media),
+                &["400", "414", "429"],
+            ),
+        );
+    }
     Value::Object(paths)
+}
+
+/// A 200 answer of `media` (not JSON), and the 304 of conditional requests.
+fn static_file(media: &str) -> Value {
+    json!({
+        "200": {
+            "description": "The document.",
+            "headers": cached_headers(),
+            "content": {media: {"schema": {"type": "string"}}}
+        },
+        "304": {"$ref": "#/components/responses/NotModified"}
+    })
 }
 
 /// A GET operation; every operation also documents the errors listed in `errors`.
