@@ -45,7 +45,7 @@ impl Contract {
         };
         let operation = self.template_for(path).and_then(|template| {
             Some((
-                self.document["paths"][&template].get(&method_key)?,
+                self.document.get("paths")?.get(&template)?.get(&method_key)?,
                 template,
             ))
         });
@@ -54,7 +54,9 @@ impl Contract {
             // route, method not allowed, refusals before routing) and CORS preflights.
             return self.check_undocumented(method, target, status, content_type, body);
         };
-        let responses = &operation["responses"];
+        let responses = operation
+            .get("responses")
+            .ok_or_else(|| format!("{method} {template} documents no responses"))?;
         let response = responses
             .get(status.to_string())
             .or_else(|| responses.get(format!("{}XX", status / 100)))
@@ -127,7 +129,8 @@ impl Contract {
             .map_err(|error| format!("{what}: body is not JSON: {error}"))?;
         let mut schema = schema.clone();
         if let Value::Object(map) = &mut schema {
-            map.insert("components".into(), self.document["components"].clone());
+            let components = self.document.get("components").cloned();
+            map.insert("components".into(), components.unwrap_or_default());
         }
         let validator = jsonschema::draft202012::new(&schema)
             .map_err(|error| format!("the schema for {what} is invalid: {error}"))?;
@@ -156,7 +159,7 @@ impl Contract {
         } else {
             path
         };
-        let paths = self.document["paths"].as_object()?;
+        let paths = self.document.get("paths")?.as_object()?;
         paths
             .keys()
             .filter_map(|template| matches(template, path).map(|literal| (literal, template)))

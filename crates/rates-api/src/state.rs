@@ -74,7 +74,7 @@ pub struct ApiConfig {
     pub refresh: RefreshConfig,
     /// Requests allowed per client (API key, or address when keys are off); `None`: no limit.
     pub rate_limit: Option<RateLimitConfig>,
-    /// Whether `GET /metrics` is served (metrics are counted either way).
+    /// Whether metrics are counted and `GET /metrics` is served.
     pub metrics: bool,
 }
 
@@ -110,7 +110,8 @@ pub struct ApiState {
     cache: Arc<ResponseCache>,
     keys: Arc<KeyChecker>,
     read_through: Option<Arc<ReadThroughSlot>>,
-    /// `None` only if the metrics could not be registered (a bug, logged at start).
+    /// `None` with `server.metrics = false` (nothing is counted), or if the metrics could not be
+    /// registered (a bug, logged at start).
     metrics: Option<Arc<Metrics>>,
     limiter: Option<Arc<RateLimiter>>,
     request_ids: Arc<IdGenerator>,
@@ -142,10 +143,15 @@ impl ApiState {
             cache,
             keys,
             read_through: None,
-            metrics: Metrics::new()
-                .map(Arc::new)
-                .map_err(|error| log::error!("cannot register the metrics: {error}"))
-                .ok(),
+            metrics: config
+                .metrics
+                .then(|| {
+                    Metrics::new()
+                        .map(Arc::new)
+                        .map_err(|error| log::error!("cannot register the metrics: {error}"))
+                        .ok()
+                })
+                .flatten(),
             limiter,
             request_ids: Arc::new(IdGenerator::new()),
             openapi: Arc::default(),

@@ -226,7 +226,7 @@ pub struct ServerSettings {
     /// `server.trusted_proxies`: peers whose `X-Forwarded-For` is believed (e.g. the local
     /// nginx). Default none.
     pub trusted_proxies: Vec<IpAddr>,
-    /// `server.metrics`: whether `GET /metrics` is served. Default on.
+    /// `server.metrics`: whether metrics are counted and `GET /metrics` is served. Default on.
     pub metrics: bool,
     /// `server.rate_limit.*`: requests allowed per API key (or client address). Default off.
     pub rate_limit: RateLimitSettings,

@@ -14,8 +14,8 @@ pub(crate) async fn metrics(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let metrics = match state.metrics() {
-        Some(metrics) if state.config().metrics => metrics,
-        _ => {
+        Some(metrics) => metrics,
+        None => {
             return Err(ApiError::RouteNotFound {
                 path: request.path().to_owned(),
             })
