@@ -136,6 +136,15 @@ impl ApiState {
         let limiter = config
             .rate_limit
             .map(|limit| Arc::new(RateLimiter::new(limit)));
+        let metrics = config
+            .metrics
+            .then(|| {
+                Metrics::new()
+                    .map(Arc::new)
+                    .map_err(|error| log::error!("cannot register the metrics: {error}"))
+                    .ok()
+            })
+            .flatten();
         ApiState {
             store,
             snapshot,
@@ -143,15 +152,7 @@ impl ApiState {
             cache,
             keys,
             read_through: None,
-            metrics: config
-                .metrics
-                .then(|| {
-                    Metrics::new()
-                        .map(Arc::new)
-                        .map_err(|error| log::error!("cannot register the metrics: {error}"))
-                        .ok()
-                })
-                .flatten(),
+            metrics,
             limiter,
             request_ids: Arc::new(IdGenerator::new()),
             openapi: Arc::default(),
