@@ -449,10 +449,14 @@ fn schemas() -> Value {
         },
         "Health": {
             "type": "object",
-            "required": ["status", "latest_date"],
+            "required": ["status", "latest_date", "database", "snapshot_age_ms", "snapshot_version"],
+            "additionalProperties": false,
             "properties": {
-                "status": {"type": "string"},
-                "latest_date": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]}
+                "status": {"type": "string", "enum": ["ok"], "description": "The server answers reads (from its in-memory snapshot)."},
+                "latest_date": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}], "description": "The most recent date with rates; null when none are held."},
+                "database": {"type": "string", "enum": ["ok", "unavailable"], "description": "Whether the database answered the last check."},
+                "snapshot_age_ms": {"type": "integer", "minimum": 0, "description": "How long ago the snapshot was last confirmed to match the database."},
+                "snapshot_version": {"type": "integer", "description": "The database's data version the snapshot reflects."}
             }
         },
         "Error": {
