@@ -45,7 +45,10 @@ impl Contract {
         };
         let operation = self.template_for(path).and_then(|template| {
             Some((
-                self.document.get("paths")?.get(&template)?.get(&method_key)?,
+                self.document
+                    .get("paths")?
+                    .get(&template)?
+                    .get(&method_key)?,
                 template,
             ))
         });

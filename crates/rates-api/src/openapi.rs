@@ -45,8 +45,10 @@ fn paths() -> Value {
                 reference("base"),
                 reference("symbols"),
                 reference("fallback"),
+                reference("format"),
+                reference("as_of"),
             ],
-            ok_json("DayRates", true),
+            ok_rates("DayRates"),
             &["400", "401", "404", "414", "422", "429", "503"],
         ),
     );
@@ -60,8 +62,40 @@ fn paths() -> Value {
                 path_param("end", "Last day (YYYY-MM-DD).", json!({"$ref": "#/components/schemas/Date"})),
                 reference("base"),
                 reference("symbols"),
+                reference("format"),
+                reference("group"),
+                reference("as_of"),
             ],
-            ok_json("RangeRates", true),
+            ok_rates("RangeRates"),
+            &["400", "401", "404", "414", "422", "429", "503"],
+        ),
+    );
+    paths.insert(
+        "/rates/{date}/revisions".into(),
+        get(
+            "Every value a day has held",
+            "Per currency, every value `{date}` (YYYY-MM-DD or `latest`) has held, oldest first, with `valid_from` and `valid_to` (null for the value held now).",
+            &[
+                path_param("date", "A date (YYYY-MM-DD) or `latest`.", json!({"type": "string"})),
+                reference("symbols"),
+            ],
+            ok_json("Revisions", true),
+            &["400", "401", "404", "414", "429", "503"],
+        ),
+    );
+    paths.insert(
+        "/fluctuation".into(),
+        get(
+            "How rates moved between two days",
+            "Per currency, the rates on the nearest days held at or before `start_date` and `end_date`, their change and change in percent.",
+            &[
+                query_param("start_date", "First day (YYYY-MM-DD).", true, json!({"type": "string"})),
+                query_param("end_date", "Last day (YYYY-MM-DD).", true, json!({"type": "string"})),
+                reference("base"),
+                reference("symbols"),
+                reference("as_of"),
+            ],
+            ok_json("Fluctuation", true),
             &["400", "401", "404", "414", "422", "429", "503"],
         ),
     );
@@ -182,6 +216,23 @@ fn paths() -> Value {
     Value::Object(paths)
 }
 
+/// A 200 answer in JSON, CSV or NDJSON (`format` or `Accept`), and the 304 of conditional
+/// requests.
+fn ok_rates(schema: &str) -> Value {
+    json!({
+        "200": {
+            "description": "The answer: JSON by default; CSV (`date,base,currency,rate`, one row per value) or NDJSON (one `{date, base, rates}` object per day) when asked by `format` or `Accept`.",
+            "headers": cached_headers(),
+            "content": {
+                "application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}}
+            }
+        },
+        "304": {"$ref": "#/components/responses/NotModified"}
+    })
+}
+
 /// A 200 answer of `media` (not JSON), and the 304 of conditional requests.
 fn static_file(media: &str) -> Value {
     json!({
@@ -268,6 +319,21 @@ fn parameters() -> Value {
             "name": "fallback", "in": "query", "required": false,
             "description": "`previous`: answer a date without rates with the nearest earlier date held.",
             "schema": {"type": "string", "enum": ["previous"]}
+        },
+        "format": {
+            "name": "format", "in": "query", "required": false,
+            "description": "`json` (default), `csv` or `ndjson`; wins over `Accept`.",
+            "schema": {"type": "string", "enum": ["json", "csv", "ndjson"]}
+        },
+        "group": {
+            "name": "group", "in": "query", "required": false,
+            "description": "`week`, `month` or `year`: the mean of each period's daily values, keyed by the period's first day (ISO weeks start on Monday); no range cap.",
+            "schema": {"type": "string", "enum": ["week", "month", "year"]}
+        },
+        "as_of": {
+            "name": "as_of", "in": "query", "required": false,
+            "description": "An RFC 3339 instant, not in the future: the values as they were held then.",
+            "schema": {"type": "string"}
         }
     })
 }
@@ -395,6 +461,7 @@ fn schemas() -> Value {
                 "base": {"$ref": "#/components/schemas/Currency"},
                 "date": {"$ref": "#/components/schemas/Date"},
                 "requested_date": {"$ref": "#/components/schemas/Date"},
+                "as_of": {"type": "string", "format": "date-time"},
                 "timestamp": {"type": "integer", "description": "When the newest of the day's values last changed (Unix seconds)."},
                 "rates": {"$ref": "#/components/schemas/Rates"}
             }
@@ -407,10 +474,167 @@ fn schemas() -> Value {
                 "base": {"$ref": "#/components/schemas/Currency"},
                 "start_date": {"$ref": "#/components/schemas/Date"},
                 "end_date": {"$ref": "#/components/schemas/Date"},
+                "group": {"type": "string", "enum": ["week", "month", "year"]},
+                "as_of": {"type": "string", "format": "date-time"},
                 "rates": {
                     "type": "object",
                     "propertyNames": {"$ref": "#/components/schemas/Date"},
                     "additionalProperties": {"$ref": "#/components/schemas/Rates"}
+                }
+            }
+        },
+        "Revisions": {
+            "type": "object",
+            "required": ["base", "date", "revisions"],
+            "additionalProperties": false,
+            "properties": {
+                "base": {"$ref": "#/components/schemas/Currency"},
+                "date": {"$ref": "#/components/schemas/Date"},
+                "revisions": {
+                    "type": "object",
+                    "propertyNames": {"$ref": "#/components/schemas/Currency"},
+                    "additionalProperties": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["rate", "valid_from", "valid_to"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "rate": {"$ref": "#/components/schemas/Rate"},
+                            "valid_from": {"type": "string", "format": "date-time"},
+                            "valid_to": {"type": ["string", "null"], "format": "date-time"}
+                        }
+                    }}
+                }
+            }
+        },
+        "Fluctuation": {
+            "type": "object",
+            "required": ["base", "start_date", "end_date", "rates"],
+            "properties": {
+                "base": {"$ref": "#/components/schemas/Currency"},
+                "start_date": {"$ref": "#/components/schemas/Date"},
+                "end_date": {"$ref": "#/components/schemas/Date"},
+                "requested_start_date": {"$ref": "#/components/schemas/Date"},
+                "requested_end_date": {"$ref": "#/components/schemas/Date"},
+                "rates": {
+                    "type": "object",
+                    "propertyNames": {"$ref": "#/components/schemas/Currency"},
+                    "additionalProperties": {"$ref": "#/components/schemas/Change"}
+                }
+            }
+        },
+        "Change": {
+            "type": "object",
+            "required": ["start_rate", "end_rate", "change", "change_pct"],
+            "additionalProperties": false,
+            "properties": {
+                "start_rate": {"$ref": "#/components/schemas/Rate"},
+                "end_rate": {"$ref": "#/components/schemas/Rate"},
+                "change": {"type": "number"},
+                "change_pct": {"type": "number"}
+            }
+        },
+        "FixerRates": {
+            "type": "object",
+            "required": ["success", "timestamp", "base", "date", "rates"],
+            "additionalProperties": false,
+            "properties": {
+                "success": {"const": true},
+                "historical": {"type": "boolean"},
+                "timestamp": {"type": "integer"},
+                "base": {"$ref": "#/components/schemas/Currency"},
+                "date": {"$ref": "#/components/schemas/Date"},
+                "rates": {"$ref": "#/components/schemas/Rates"}
+            }
+        },
+        "FixerTimeseries": {
+            "type": "object",
+            "required": ["success", "timeseries", "start_date", "end_date", "base", "rates"],
+            "additionalProperties": false,
+            "properties": {
+                "success": {"const": true},
+                "timeseries": {"const": true},
+                "start_date": {"$ref": "#/components/schemas/Date"},
+                "end_date": {"$ref": "#/components/schemas/Date"},
+                "base": {"$ref": "#/components/schemas/Currency"},
+                "rates": {
+                    "type": "object",
+                    "propertyNames": {"$ref": "#/components/schemas/Date"},
+                    "additionalProperties": {"$ref": "#/components/schemas/Rates"}
+                }
+            }
+        },
+        "FixerFluctuation": {
+            "type": "object",
+            "required": ["success", "fluctuation", "start_date", "end_date", "base", "rates"],
+            "additionalProperties": false,
+            "properties": {
+                "success": {"const": true},
+                "fluctuation": {"const": true},
+                "start_date": {"$ref": "#/components/schemas/Date"},
+                "end_date": {"$ref": "#/components/schemas/Date"},
+                "base": {"$ref": "#/components/schemas/Currency"},
+                "rates": {
+                    "type": "object",
+                    "propertyNames": {"$ref": "#/components/schemas/Currency"},
+                    "additionalProperties": {"$ref": "#/components/schemas/Change"}
+                }
+            }
+        },
+        "FixerConversion": {
+            "type": "object",
+            "required": ["success", "query", "info", "date", "result"],
+            "additionalProperties": false,
+            "properties": {
+                "success": {"const": true},
+                "query": {
+                    "type": "object",
+                    "required": ["from", "to", "amount"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "from": {"$ref": "#/components/schemas/Currency"},
+                        "to": {"$ref": "#/components/schemas/Currency"},
+                        "amount": {"type": "number"}
+                    }
+                },
+                "info": {
+                    "type": "object",
+                    "required": ["timestamp", "rate"],
+                    "additionalProperties": false,
+                    "properties": {"timestamp": {"type": "integer"}, "rate": {"$ref": "#/components/schemas/Rate"}}
+                },
+                "historical": {"type": "boolean"},
+                "date": {"$ref": "#/components/schemas/Date"},
+                "result": {"type": "number"}
+            }
+        },
+        "FixerSymbols": {
+            "type": "object",
+            "required": ["success", "symbols"],
+            "additionalProperties": false,
+            "properties": {
+                "success": {"const": true},
+                "symbols": {
+                    "type": "object",
+                    "propertyNames": {"$ref": "#/components/schemas/Currency"},
+                    "additionalProperties": {"type": "string"}
+                }
+            }
+        },
+        "FixerError": {
+            "type": "object",
+            "required": ["success", "error"],
+            "additionalProperties": false,
+            "properties": {
+                "success": {"const": false},
+                "error": {
+                    "type": "object",
+                    "required": ["code", "type"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "code": {"type": "integer"},
+                        "type": {"type": "string"},
+                        "info": {"type": "string"}
+                    }
                 }
             }
         },

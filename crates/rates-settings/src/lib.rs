@@ -15,7 +15,6 @@ pub use secret::AccessKey;
 pub use sections::{
     AuthStyle, CorsOrigins, DatabaseSettings, EcbSettings, FetchSettings, FixerSettings,
     IngestSettings, PerSecond, RateLimitSettings, Schedule, ServerAuth, ServerSettings, Settings,
-    DEFAULT_ECB_DOWNLOAD_URL,
-    DEFAULT_FIXER_BASE_URL,
+    DEFAULT_ECB_DOWNLOAD_URL, DEFAULT_FIXER_BASE_URL,
 };
 pub use sources::Sources;

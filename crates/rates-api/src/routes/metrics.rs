@@ -5,6 +5,9 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use rates_domain::today_utc;
+use rates_snapshot::DatabaseState;
+
 use crate::error::ApiError;
 use crate::metrics::METRICS_CONTENT_TYPE;
 use crate::state::ApiState;
@@ -21,6 +24,17 @@ pub(crate) async fn metrics(
             })
         }
     };
+    let snapshot = state.snapshot();
+    let current = snapshot.current();
+    let age_days = current
+        .latest()
+        .map(|latest| (today_utc() - latest.table.date()).whole_days());
+    metrics.set_data_gauges(
+        age_days,
+        current.len(),
+        current.rate_count(),
+        snapshot.status().database == DatabaseState::Ok,
+    );
     let text = metrics.render();
     Ok(HttpResponse::Ok()
         .insert_header((

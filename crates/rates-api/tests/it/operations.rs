@@ -87,7 +87,6 @@ fn keyed(per_second: f64, burst: u32) -> ApiConfig {
     let mut config = limited(per_second, burst);
     config.auth = AuthMode::ApiKey;
     config.key_checks = AuthConfig {
-        lookup_ttl: Duration::from_secs(5),
         usage_flush_interval: Duration::from_secs(3600),
     };
     config

@@ -152,6 +152,43 @@ fn each_request_is_logged_once_without_its_query_string() -> TestResult {
 }
 
 #[test]
+fn the_request_id_is_echoed_and_ends_the_access_line() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    filled(&database)?;
+    let server = Server::start(database.url(), &[])?;
+    let answer = server.raw(
+        b"GET /rates/2024-01-02/ HTTP/1.1\r\nHost: t\r\nX-Request-Id: trace-7f3a.1\r\nConnection: close\r\n\r\n",
+    )?;
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: trace-7f3a.1\r\n"),
+        "{answer}"
+    );
+    let log = server.wait_for_log("id=trace-7f3a.1")?;
+    assert!(
+        log.lines().any(|line| line.contains("rates_api::access")
+            && line.contains("\"GET /rates/2024-01-02/\" 200 ")
+            && line.ends_with("id=trace-7f3a.1")),
+        "{log}"
+    );
+
+    // A request without an id gets one, the same in the answer and in the log.
+    let answer =
+        server.raw(b"GET /currencies/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    let generated = answer
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("x-request-id: ")
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| format!("no X-Request-Id in {answer}"))?;
+    server.wait_for_log(&format!("id={}", generated.trim()))?;
+    Ok(())
+}
+
+#[test]
 fn a_trusted_proxy_names_the_client_in_the_log() -> TestResult {
     let database = TestDatabase::sqlite()?;
     let server = Server::start(
