@@ -81,13 +81,13 @@ impl KeyChecker {
     }
 
     /// Checks a key as presented (by `check`, or by `/api` from its `access_key` parameter)
-    /// against the active `keys`; on success the use is counted.
+    /// against the active `keys`; on success the use is counted and the key's id returned.
     pub(crate) fn check_presented(
         self: &Arc<Self>,
         keys: &ApiKeys,
         store: &Store,
         presented: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<i64, ApiError> {
         let id = keys
             .id_of(&hash_api_key(presented))
             .ok_or(ApiError::Unauthorized(INVALID))?;

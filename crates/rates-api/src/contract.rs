@@ -107,6 +107,15 @@ impl Contract {
         if method == "OPTIONS" && matches!(status, 200 | 204) {
             return Ok(());
         }
+        let path = target.split(['?', '#']).next().unwrap_or(target);
+        if status == 200 && (path == "/api" || path.starts_with("/api/")) {
+            // Fixer answers an unknown endpoint with its own error (404) in HTTP 200.
+            return self.validate(
+                &json!({"$ref": "#/components/schemas/FixerError"}),
+                body,
+                &format!("{status} of {method} {target}"),
+            );
+        }
         if !matches!(status, 400 | 401 | 404 | 405 | 414 | 429) {
             return Err(format!(
                 "{method} {target} is not documented, and its answer {status} is not one of the errors every request may get"
@@ -120,8 +129,12 @@ impl Contract {
                 "{status} of {method} {target}: an error must be JSON"
             ));
         }
+        // The native error shape, or Fixer's under `/api`.
         self.validate(
-            &json!({"$ref": "#/components/schemas/Error"}),
+            &json!({"oneOf": [
+                {"$ref": "#/components/schemas/Error"},
+                {"$ref": "#/components/schemas/FixerError"}
+            ]}),
             body,
             &format!("{status} of {method} {target}"),
         )

@@ -187,6 +187,7 @@ fn paths() -> Value {
             &["400", "401", "414", "429"],
         ),
     );
+    fixer_api_paths(&mut paths);
     paths.insert(
         "/".into(),
         get(
@@ -231,6 +232,123 @@ fn ok_rates(schema: &str) -> Value {
         },
         "304": {"$ref": "#/components/responses/NotModified"}
     })
+}
+
+/// The Fixer-compatible API: Fixer's own answers, errors included, in HTTP 200.
+fn fixer_api_paths(paths: &mut Map<String, Value>) {
+    let access_key = || {
+        query_param("access_key", "An API key, when server.auth = \"api-key\" (Fixer's parameter name); otherwise ignored.", false, json!({"type": "string"}))
+    };
+    let base = || {
+        query_param(
+            "base",
+            "Express the rates in this currency (default: the stored base).",
+            false,
+            json!({"type": "string"}),
+        )
+    };
+    let symbols = || {
+        query_param(
+            "symbols",
+            "Comma-separated currencies to keep (default: all).",
+            false,
+            json!({"type": "string"}),
+        )
+    };
+    let start = || {
+        query_param(
+            "start_date",
+            "First day (YYYY-MM-DD).",
+            true,
+            json!({"type": "string"}),
+        )
+    };
+    let end = || {
+        query_param(
+            "end_date",
+            "Last day (YYYY-MM-DD).",
+            true,
+            json!({"type": "string"}),
+        )
+    };
+    let endpoints = [
+        (
+            "/api/latest",
+            "Fixer `latest`",
+            vec![access_key(), base(), symbols()],
+            "FixerRates",
+        ),
+        (
+            "/api/{date}",
+            "Fixer historical rates (a weekend or holiday answers the last business day's rates)",
+            vec![
+                path_param("date", "A date (YYYY-MM-DD).", json!({"type": "string"})),
+                access_key(),
+                base(),
+                symbols(),
+            ],
+            "FixerRates",
+        ),
+        (
+            "/api/timeseries",
+            "Fixer `timeseries` (at most 365 days)",
+            vec![start(), end(), access_key(), base(), symbols()],
+            "FixerTimeseries",
+        ),
+        (
+            "/api/fluctuation",
+            "Fixer `fluctuation` (at most 365 days)",
+            vec![start(), end(), access_key(), base(), symbols()],
+            "FixerFluctuation",
+        ),
+        (
+            "/api/convert",
+            "Fixer `convert`",
+            vec![
+                query_param(
+                    "from",
+                    "The currency converted from.",
+                    true,
+                    json!({"type": "string"}),
+                ),
+                query_param(
+                    "to",
+                    "The currency converted to.",
+                    true,
+                    json!({"type": "string"}),
+                ),
+                query_param("amount", "The amount.", true, json!({"type": "string"})),
+                query_param(
+                    "date",
+                    "YYYY-MM-DD (default: latest).",
+                    false,
+                    json!({"type": "string"}),
+                ),
+                access_key(),
+            ],
+            "FixerConversion",
+        ),
+        (
+            "/api/symbols",
+            "Fixer `symbols`",
+            vec![access_key()],
+            "FixerSymbols",
+        ),
+    ];
+    for (path, summary, parameters, schema) in endpoints {
+        let ok = json!({"200": {
+            "description": "Fixer's answer: `success: true` with the data, or `success: false` with Fixer's error code, type and info (Fixer answers its errors in HTTP 200).",
+            "headers": common_headers(),
+            "content": {"application/json": {"schema": {"oneOf": [
+                {"$ref": format!("#/components/schemas/{schema}")},
+                {"$ref": "#/components/schemas/FixerError"}
+            ]}}}
+        }});
+        paths.insert(
+            path.into(),
+            get(summary, "Answers exactly as Fixer does (see docs/api.md), so a Fixer client works by changing its base URL.", &parameters, ok, &["400", "414", "429"]),
+        );
+    }
 }
 
 /// A 200 answer of `media` (not JSON), and the 304 of conditional requests.

@@ -10,9 +10,9 @@ use rates_store::Store;
 
 use crate::auth::{AuthConfig, KeyChecker};
 use crate::error::ApiError;
-use crate::read_through::{ReadThrough, ReadThroughSlot};
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::read_through::{ReadThrough, ReadThroughSlot};
 use crate::request_id::IdGenerator;
 use crate::response_cache::{CacheConfig, ResponseCache};
 use crate::routes::RenderedDocument;

@@ -80,7 +80,11 @@ impl Application {
         // serve.
         let mut state = ApiState::start(store, config)?;
         if let Some(read_through) = read_through {
-            state = state.with_read_through(Arc::new(IngestReadThrough(read_through)));
+            let metrics = state.metrics().cloned();
+            state = state.with_read_through(Arc::new(IngestReadThrough {
+                read_through,
+                metrics,
+            }));
         }
         let app_state = state.clone();
         let server = HttpServer::new(move || {

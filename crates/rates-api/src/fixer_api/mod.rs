@@ -215,5 +215,6 @@ fn check_key(state: &ApiState, request: &HttpRequest, query: &Query) -> Result<(
     state
         .keys()
         .check_presented(&state.snapshot().keys(), state.store(), presented)
+        .map(|_| ())
         .map_err(|_| FixerApiError::InvalidAccessKey)
 }
