@@ -18,7 +18,11 @@ fn get(url: &str, headers: &[(&str, &str)]) -> TestResult<(u16, String)> {
         Err(ureq::Error::Status(_, response)) => response,
         Err(error) => return Err(error.into()),
     };
-    Ok((response.status(), response.into_string()?))
+    let status = response.status();
+    let content_type = response.header("content-type").map(str::to_owned);
+    let body = response.into_string()?;
+    crate::helpers::check_contract(url, status, content_type.as_deref(), &body)?;
+    Ok((status, body))
 }
 
 #[test]

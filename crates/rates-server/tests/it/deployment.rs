@@ -40,7 +40,10 @@ fn get_with(url: &str, headers: &[(&str, &str)]) -> TestResult<(u16, String, Opt
     };
     let status = response.status();
     let etag = response.header("etag").map(str::to_owned);
-    Ok((status, response.into_string()?, etag))
+    let content_type = response.header("content-type").map(str::to_owned);
+    let body = response.into_string()?;
+    crate::helpers::check_contract(url, status, content_type.as_deref(), &body)?;
+    Ok((status, body, etag))
 }
 
 /// Polls `url` until `accept` holds for its answer.

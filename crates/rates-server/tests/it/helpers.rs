@@ -8,9 +8,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rates_api::contract::Contract;
 use rates_server::Application;
 use rates_settings::Settings;
 
@@ -282,4 +284,23 @@ pub fn wait_until(what: &str, done: impl Fn() -> bool) -> TestResult {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// Every answer the tests receive must be what the OpenAPI document (`GET /openapi.json`) says:
+/// `url`'s route and `status` documented, and the body valid against its schema.
+pub fn check_contract(
+    url: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> TestResult {
+    static CONTRACT: OnceLock<Contract> = OnceLock::new();
+    let target = url
+        .splitn(4, '/')
+        .nth(3)
+        .map_or_else(|| "/".to_owned(), |rest| format!("/{rest}"));
+    CONTRACT
+        .get_or_init(Contract::new)
+        .check("GET", &target, status, content_type, body)
+        .map_err(|mismatch| format!("OpenAPI contract: {mismatch}").into())
 }

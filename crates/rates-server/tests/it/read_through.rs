@@ -36,7 +36,10 @@ fn get(url: &str) -> TestResult<(u16, serde_json::Value)> {
         Err(error) => return Err(error.into()),
     };
     let status = response.status();
-    Ok((status, serde_json::from_str(&response.into_string()?)?))
+    let content_type = response.header("content-type").map(str::to_owned);
+    let body = response.into_string()?;
+    crate::helpers::check_contract(url, status, content_type.as_deref(), &body)?;
+    Ok((status, serde_json::from_str(&body)?))
 }
 
 fn usd_on(mock: &MockFixer, date: &str) -> TestResult<f64> {
