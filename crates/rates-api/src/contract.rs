@@ -116,7 +116,7 @@ impl Contract {
                 &format!("{status} of {method} {target}"),
             );
         }
-        if !matches!(status, 400 | 401 | 404 | 405 | 414 | 429) {
+        if !matches!(status, 400 | 401 | 404 | 405 | 414 | 429 | 431) {
             return Err(format!(
                 "{method} {target} is not documented, and its answer {status} is not one of the errors every request may get"
             ));

@@ -375,7 +375,8 @@ fn get(
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    for status in errors {
+    let always = ["414", "431"];
+    for status in errors.iter().chain(always.iter()) {
         responses.insert(
             (*status).to_owned(),
             json!({"$ref": format!("#/components/responses/Error{status}")}),
@@ -523,6 +524,7 @@ const ERROR_CODES: &[(&str, &[&str])] = &[
     ),
     ("405", &["method_not_allowed"]),
     ("414", &["uri_too_long"]),
+    ("431", &["headers_too_large"]),
     ("422", &["unrepresentable_value"]),
     ("429", &["rate_limited"]),
     ("503", &["database_unavailable"]),
