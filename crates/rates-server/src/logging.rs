@@ -1,349 +1,381 @@
-//! Logging: `log` records, filtered by env_logger's `RUST_LOG` rules (default `info`), written
-//! to stderr in env_logger's default layout through a buffer flushed every [`FLUSH_INTERVAL`].
+//! Logging: `tracing` events and `log` records (what the libraries use), filtered by `RUST_LOG`
+//! (default `info`), formatted as text or JSON by `tracing-subscriber` and written to stderr by
+//! a thread of their own.
 //!
-//! Why not env_logger's own output: at the default level every request writes an access line,
-//! and env_logger's writer costs each line an allocation, a pass through its colour-stripping
-//! adapter and a lock of its own, which together were most of the cost of logging in profiles.
-//! So env_logger only decides which records pass (every `RUST_LOG` rule works as documented
-//! there), and this module formats the line into a buffer kept per thread — the time stamp
-//! formatted once a second — and appends it to the pending lines.
+//! Logging never makes a request, a signal handler or shutdown wait for stderr. Threads that log
+//! only format the line and hand it to a bounded queue ([`QUEUED_LINES`]); the writing thread
+//! empties it into stderr in batches. When stderr is slower than the lines come (a reader that
+//! stalls, a pipe nobody reads), the queue fills and further lines are **dropped and counted**
+//! rather than blocking the threads that log; [`Logging::dropped_lines`] says how many, and a
+//! warning says so once stderr takes lines again. [`Logging::finish`] gives the queue a bounded
+//! time to drain at exit.
 //!
-//! Why a buffer: one `write` system call per line — or a worker waiting while another one
-//! writes — costs a busy server a large share of its throughput. A line reaches stderr at most
-//! [`FLUSH_INTERVAL`] after it was logged (written by a thread of its own), at once when a
-//! megabyte is pending, and when the process ends through [`LogFlusher::flush`].
+//! `RUST_LOG` takes a default level and `target=level` rules, comma-separated, as env_logger does
+//! (`info`, `warn,rates_api::access=info`, `info,rates_api::access=off`). Whatever it says, the
+//! `ureq` target is held at `info`: ureq logs each request's URL at `debug`, and the classic Fixer
+//! host takes the access key in the query string.
 
-use std::cell::RefCell;
-use std::fmt::Write as _;
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::io::{self, BufWriter, Write};
+use std::str::FromStr;
+use std::sync::mpsc;
 use std::time::Duration;
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use tracing::level_filters::LevelFilter;
+use tracing::Subscriber;
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
 
-/// Longest time a log line waits in the buffer.
-pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// Lines waiting for stderr at most; past that, new lines are dropped and counted.
+pub const QUEUED_LINES: usize = 16 * 1024;
 
-/// Bytes buffered at most; past that the logging thread writes them itself.
-const MAX_PENDING_BYTES: usize = 1024 * 1024;
+/// How often the count of dropped lines is checked, and reported if it grew.
+const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Lines waiting to be written. Threads that log only append under the lock; a flush swaps
-/// the buffer for the one written last time (emptied, its memory kept, so that appending does
-/// not grow a fresh buffer every time) and writes it outside that lock, so a worker never waits
-/// for another one's system call.
-#[derive(Clone, Default)]
-struct PendingLines(Arc<Buffers>);
+/// Longest wait at exit for the queued lines to reach stderr.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[derive(Default)]
-struct Buffers {
-    pending: Mutex<Vec<u8>>,
-    /// The lines being written, then the emptied buffer kept for the next swap; its lock
-    /// makes flushes go out one at a time, in order.
-    writing: Mutex<Vec<u8>>,
-}
+/// The target of the logger's own lines (dropped-line reports).
+const LOGGING_TARGET: &str = "rates_server::logging";
 
-impl PendingLines {
-    #[cfg(test)]
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *lock(&self.0.pending))
-    }
-
-    fn write_out(&self) -> io::Result<()> {
-        let mut lines = lock(&self.0.writing);
-        std::mem::swap(&mut *lines, &mut *lock(&self.0.pending));
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let written = {
-            let mut stderr = io::stderr().lock();
-            stderr.write_all(&lines).and_then(|()| stderr.flush())
-        };
-        lines.clear();
-        written
-    }
-
-    fn append(&self, line: &[u8]) -> io::Result<()> {
-        let full = {
-            let mut pending = lock(&self.0.pending);
-            pending.extend_from_slice(line);
-            pending.len() > MAX_PENDING_BYTES
-        };
-        if full {
-            self.write_out()?;
-        }
-        Ok(())
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// One thread's line being formatted, kept between lines so that formatting allocates nothing
-/// and the time stamp is formatted once a second.
-#[derive(Default)]
-struct LineFormatter {
-    text: String,
-    /// The second `stamp` shows, as a Unix time.
-    second: Option<i64>,
-    stamp: String,
-}
-
-impl LineFormatter {
-    /// The record as env_logger's default layout without colours:
-    /// `[2024-01-02T03:04:05Z INFO  target] message`.
-    fn format(&mut self, record: &log::Record<'_>, now: OffsetDateTime) -> &str {
-        let second = now.unix_timestamp();
-        if self.second != Some(second) {
-            self.stamp = now
-                .replace_nanosecond(0)
-                .ok()
-                .and_then(|whole| whole.format(&Rfc3339).ok())
-                .unwrap_or_else(|| second.to_string());
-            self.second = Some(second);
-        }
-        let text = &mut self.text;
-        text.clear();
-        text.push('[');
-        text.push_str(&self.stamp);
-        text.push(' ');
-        let level = record.level().as_str();
-        text.push_str(level);
-        text.extend(std::iter::repeat_n(
-            ' ',
-            5_usize.saturating_sub(level.len()),
-        ));
-        text.push(' ');
-        text.push_str(record.target());
-        text.push_str("] ");
-        match record.args().as_str() {
-            Some(message) => text.push_str(message),
-            // Writing to a String fails only if a Display impl does; keep what was written.
-            None => drop(write!(text, "{}", record.args())),
-        }
-        text.push('\n');
-        text
-    }
-}
-
-thread_local! {
-    static LINE: RefCell<LineFormatter> = RefCell::default();
-}
-
-/// The installed logger: env_logger's filter, this module's output.
-struct BufferedLogger {
-    filter: env_logger::Logger,
-    pending: PendingLines,
-}
-
-impl log::Log for BufferedLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        self.filter.enabled(metadata)
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if !self.filter.matches(record) {
-            return;
-        }
-        let now = OffsetDateTime::now_utc();
-        let append = |line: &mut LineFormatter| {
-            let _ = self.pending.append(line.format(record, now).as_bytes());
-        };
-        let reused = LINE.try_with(|line| match line.try_borrow_mut() {
-            Ok(mut line) => {
-                append(&mut line);
-                true
-            }
-            // A record logged while another one is being formatted on this thread.
-            Err(_) => false,
-        });
-        if reused != Ok(true) {
-            append(&mut LineFormatter::default());
-        }
-    }
-
-    fn flush(&self) {
-        let _ = self.pending.write_out();
-    }
-}
-
-/// Flushes the log buffer; keep it until the end of `main`.
-pub struct LogFlusher(PendingLines);
-
-impl std::fmt::Debug for LogFlusher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogFlusher").finish_non_exhaustive()
-    }
-}
-
-impl LogFlusher {
-    /// Writes out whatever is buffered.
-    pub fn flush(&self) {
-        let _ = self.0.write_out();
-    }
-}
+/// The target ureq logs under, capped at `info`.
+const HTTP_CLIENT_TARGET: &str = "ureq";
 
 /// The target actix-http reports broken connections under: every malformed request, header
 /// section too large, slow client or reset connection is an `ERROR` "stream error" there.
 const HTTP_CONNECTION_TARGET: &str = "actix_http::h1::dispatcher";
 
-/// The filter: `rules` (`RUST_LOG`), with ureq held at `info`, and actix-http's connection
-/// errors shown only when `RUST_LOG` enables that target at `debug`.
-fn filter(rules: &str) -> env_logger::Logger {
-    let connection_errors_wanted = env_logger::Builder::new()
-        .parse_filters(rules)
-        .build()
-        .matches(
-            &log::Record::builder()
-                .level(log::Level::Debug)
-                .target(HTTP_CONNECTION_TARGET)
-                .build(),
-        );
-    // ureq logs each request's full URL at debug level, and the classic Fixer host takes
-    // the access key in the query string: never below info, whatever RUST_LOG says.
-    let mut builder = env_logger::Builder::new();
-    builder
-        .parse_filters(rules)
-        .filter_module("ureq", log::LevelFilter::Info);
-    // Those errors are what any client can cause (the answer was already sent, by actix-http
-    // itself), so at ERROR anyone could fill the log: they are debugging material.
-    if !connection_errors_wanted {
-        builder.filter_module(HTTP_CONNECTION_TARGET, log::LevelFilter::Off);
-    }
-    builder.build()
+/// How lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One line of text per event: `2024-01-02T03:04:05.678901Z  INFO target: message`.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `message` and the event's fields.
+    Json,
 }
 
-/// Installs the logger and starts the thread that flushes it.
-pub fn init() -> LogFlusher {
-    let pending = PendingLines::default();
-    let filter = filter(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()));
-    let max_level = filter.filter();
-    match log::set_boxed_logger(Box::new(BufferedLogger {
-        filter,
-        pending: pending.clone(),
-    })) {
-        Ok(()) => log::set_max_level(max_level),
-        Err(error) => eprintln!("rates-server: warning: cannot install the logger: {error}"),
+/// The installed logger; keep it until the end of `main` and call [`Logging::finish`] there.
+#[must_use = "dropping it stops the log writer; call `finish` at the end of main"]
+pub struct Logging {
+    guard: Option<WorkerGuard>,
+    dropped: ErrorCounter,
+}
+
+impl std::fmt::Debug for Logging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logging")
+            .field("dropped_lines", &self.dropped_lines())
+            .finish_non_exhaustive()
     }
-    let flusher = pending.clone();
+}
+
+impl Logging {
+    /// Lines dropped so far because stderr did not take them fast enough.
+    pub fn dropped_lines(&self) -> usize {
+        self.dropped.dropped_lines()
+    }
+
+    /// Reports any dropped lines, then waits at most a couple of seconds for the queued lines to
+    /// reach stderr: a stderr nobody reads cannot keep the process from exiting.
+    pub fn finish(mut self) {
+        let dropped = self.dropped_lines();
+        if dropped > 0 {
+            tracing::warn!(
+                target: LOGGING_TARGET,
+                "{dropped} log lines were dropped in all because stderr did not take them"
+            );
+        }
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        // Dropping the guard flushes the queue, but waits on a writer that may be stuck in a
+        // write to a full pipe (and then prints to stdout): let a thread of its own wait.
+        let (done, finished) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("log-finish".to_owned())
+            .spawn(move || {
+                drop(guard);
+                let _ = done.send(());
+            });
+        if spawned.is_ok() {
+            let _ = finished.recv_timeout(FINISH_TIMEOUT);
+        }
+    }
+}
+
+/// The `RUST_LOG` rules as a filter, `ureq` held at `info` at most, actix-http's connection
+/// errors off unless the rules enable that target at `debug`. Rules that do not parse are
+/// replaced by `info` and the reason is returned, to be logged once the logger is installed.
+pub fn filter(rules: Option<&str>) -> (Targets, Option<String>) {
+    let (parsed, complaint) = match rules.map(str::trim).filter(|rules| !rules.is_empty()) {
+        None => (Targets::new().with_default(LevelFilter::INFO), None),
+        Some(rules) => match Targets::from_str(rules) {
+            Ok(targets) => (targets, None),
+            Err(error) => (
+                Targets::new().with_default(LevelFilter::INFO),
+                Some(format!("RUST_LOG is not valid ({error}); logging at info")),
+            ),
+        },
+    };
+    let default = parsed.default_level().unwrap_or(LevelFilter::OFF);
+    let mut capped = Targets::new().with_default(default);
+    let mut names_http_client = false;
+    for (target, level) in parsed.iter() {
+        let is_http_client =
+            target == HTTP_CLIENT_TARGET || target.starts_with(&format!("{HTTP_CLIENT_TARGET}::"));
+        names_http_client |= target == HTTP_CLIENT_TARGET;
+        let level = if is_http_client {
+            level.min(LevelFilter::INFO)
+        } else {
+            level
+        };
+        capped = capped.with_target(target, level);
+    }
+    if !names_http_client {
+        capped = capped.with_target(HTTP_CLIENT_TARGET, default.min(LevelFilter::INFO));
+    }
+    // Those errors are what any client can cause (the answer was already sent, by actix-http
+    // itself), so at ERROR anyone could fill the log: they are debugging material, shown only
+    // when the rules enable that target at debug.
+    if !parsed.would_enable(HTTP_CONNECTION_TARGET, &tracing::Level::DEBUG) {
+        capped = capped.with_target(HTTP_CONNECTION_TARGET, LevelFilter::OFF);
+    }
+    (capped, complaint)
+}
+
+/// The subscriber: `filter`, then lines in `format` to `writer`. Separate from [`init`] so tests
+/// can write into a buffer.
+pub fn subscriber<W>(
+    filter: Targets,
+    format: LogFormat,
+    writer: W,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let registry = tracing_subscriber::registry().with(filter);
+    let lines = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(registry.with(lines)),
+        LogFormat::Json => Box::new(
+            registry.with(
+                lines
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            ),
+        ),
+    }
+}
+
+/// Installs the logger for the whole process (`RUST_LOG` from the environment), starts the
+/// thread that writes to stderr, and routes `log` records into it.
+pub fn init(format: LogFormat) -> Logging {
+    let rules = std::env::var("RUST_LOG").ok();
+    let (filter, complaint) = filter(rules.as_deref());
+    let max_level = max_level(&filter);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("log-writer")
+        .finish(BufWriter::with_capacity(64 * 1024, io::stderr()));
+    let dropped = writer.error_counter();
+    let logging = Logging {
+        guard: Some(guard),
+        dropped: dropped.clone(),
+    };
+    if let Err(error) = tracing::subscriber::set_global_default(subscriber(filter, format, writer))
+    {
+        let _ = writeln!(
+            io::stderr(),
+            "rates-server: warning: cannot install the logger: {error}"
+        );
+        return logging;
+    }
+    // `log` records (actix, rates-api, rates-ingest...) become events of the same subscriber; the
+    // level cap lets records no rule wants cost one comparison.
+    if let Err(error) = tracing_log::LogTracer::builder()
+        .with_max_level(max_level)
+        .init()
+    {
+        tracing::warn!(target: LOGGING_TARGET, "cannot route `log` records: {error}");
+    }
+    if let Some(complaint) = complaint {
+        tracing::warn!(target: LOGGING_TARGET, "{complaint}");
+    }
     let spawned = std::thread::Builder::new()
-        .name("log-flush".to_owned())
-        .spawn(move || loop {
-            std::thread::sleep(FLUSH_INTERVAL);
-            let _ = flusher.write_out();
-        });
+        .name("log-drops".to_owned())
+        .spawn(move || report_drops(&dropped));
     if let Err(error) = spawned {
-        // Without the thread, lines still go out when the buffer fills and at exit.
-        eprintln!("rates-server: warning: cannot start the log flusher: {error}");
+        tracing::warn!(target: LOGGING_TARGET, "cannot start the dropped-line reports: {error}");
     }
-    LogFlusher(pending)
+    logging
+}
+
+/// The most verbose level any rule of `filter` lets through, for `log`'s global cap.
+fn max_level(filter: &Targets) -> log::LevelFilter {
+    let most = filter
+        .iter()
+        .map(|(_, level)| level)
+        .chain(filter.default_level())
+        .max()
+        .unwrap_or(LevelFilter::OFF);
+    match most.into_level() {
+        None => log::LevelFilter::Off,
+        Some(tracing::Level::ERROR) => log::LevelFilter::Error,
+        Some(tracing::Level::WARN) => log::LevelFilter::Warn,
+        Some(tracing::Level::INFO) => log::LevelFilter::Info,
+        Some(tracing::Level::DEBUG) => log::LevelFilter::Debug,
+        Some(tracing::Level::TRACE) => log::LevelFilter::Trace,
+    }
+}
+
+/// Every [`DROP_REPORT_INTERVAL`], logs how many lines were dropped since the last report, if
+/// any. While stderr is still stuck the report is dropped too, and counted in the next one.
+fn report_drops(dropped: &ErrorCounter) {
+    let mut reported = 0;
+    loop {
+        std::thread::sleep(DROP_REPORT_INTERVAL);
+        let total = dropped.dropped_lines();
+        if total > reported {
+            tracing::warn!(
+                target: LOGGING_TARGET,
+                "{} log lines dropped: stderr did not take them fast enough",
+                total - reported
+            );
+            reported = total;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use log::Log as _;
-    use std::fmt;
-    use time::macros::datetime;
+    use std::sync::{Arc, Mutex, PoisonError};
 
-    fn logged(logger: &BufferedLogger, level: log::Level, target: &str, message: &str) {
-        logger.log(
-            &log::Record::builder()
-                .level(level)
-                .target(target)
-                .args(format_args!("{message}"))
-                .build(),
-        );
+    /// Lines written, shared with the test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
+                .into_owned()
+        }
     }
 
-    fn pending_text(logger: &BufferedLogger) -> String {
-        String::from_utf8(logger.pending.take()).unwrap()
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
 
-    fn formatted(
-        line: &mut LineFormatter,
-        level: log::Level,
-        target: &str,
-        message: fmt::Arguments<'_>,
-        at: OffsetDateTime,
-    ) -> String {
-        let record = log::Record::builder()
-            .level(level)
-            .target(target)
-            .args(message)
-            .build();
-        line.format(&record, at).to_owned()
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
     }
 
-    #[test]
-    fn lines_have_env_loggers_default_layout() {
-        let mut line = LineFormatter::default();
-        assert_eq!(
-            formatted(
-                &mut line,
-                log::Level::Info,
-                "rates_api::access",
-                format_args!("{} \"GET /\" {}", "127.0.0.1", 200),
-                datetime!(2024-01-02 03:04:05.678 UTC)
-            ),
-            "[2024-01-02T03:04:05Z INFO  rates_api::access] 127.0.0.1 \"GET /\" 200\n"
-        );
-        assert_eq!(
-            formatted(
-                &mut line,
-                log::Level::Warn,
-                "rates_server",
-                format_args!("stopped"),
-                datetime!(2024-01-02 03:04:06 UTC)
-            ),
-            "[2024-01-02T03:04:06Z WARN  rates_server] stopped\n",
-            "a new second gets a new time stamp"
-        );
+    /// What `emit` logs through a subscriber built from `rules` and `format`.
+    fn logged(rules: &str, format: LogFormat, emit: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let (filter, complaint) = filter(Some(rules));
+        assert_eq!(complaint, None);
+        tracing::subscriber::with_default(subscriber(filter, format, captured.clone()), emit);
+        captured.text()
     }
 
     #[test]
-    fn only_records_the_filter_lets_through_are_buffered() {
-        let logger = BufferedLogger {
-            filter: env_logger::Builder::new()
-                .parse_filters("warn,rates_api::access=info")
-                .build(),
-            pending: PendingLines::default(),
-        };
-        logged(&logger, log::Level::Info, "rates_api::access", "GET");
-        logged(&logger, log::Level::Info, "rates_server", "serving");
-        logged(&logger, log::Level::Warn, "rates_server", "slow");
-        let text = pending_text(&logger);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text}");
+    fn text_lines_carry_time_level_target_and_message() {
+        let text = logged("info", LogFormat::Text, || {
+            tracing::info!(target: "rates_api::access", "127.0.0.1 \"GET /\" 200");
+        });
+        let line = text.lines().next().unwrap_or_default();
         assert!(
-            lines[0].ends_with(" INFO  rates_api::access] GET"),
+            line.ends_with(" INFO rates_api::access: 127.0.0.1 \"GET /\" 200"),
             "{text}"
         );
-        assert!(lines[1].ends_with(" WARN  rates_server] slow"), "{text}");
-        assert!(!logger.enabled(
-            &log::Metadata::builder()
-                .level(log::Level::Info)
-                .target("rates_server")
-                .build()
-        ));
+        assert!(line.starts_with("20") && line.contains('T'), "{text}");
+        assert!(!text.contains('\u{1b}'), "no colours: {text}");
+    }
+
+    #[test]
+    fn json_lines_are_one_object_each_with_the_message_and_fields() -> Result<(), serde_json::Error>
+    {
+        let text = logged("info", LogFormat::Json, || {
+            tracing::warn!(target: "rates_server::scheduler", dates = 3, "scheduled ingest: done");
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let line: serde_json::Value = serde_json::from_str(lines.first().copied().unwrap_or(""))?;
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["target"], "rates_server::scheduler");
+        assert_eq!(line["message"], "scheduled ingest: done");
+        assert_eq!(line["dates"], 3);
+        assert!(line["timestamp"].is_string());
+        Ok(())
+    }
+
+    #[test]
+    fn only_what_the_rules_let_through_is_written() {
+        let text = logged("warn,rates_api::access=info", LogFormat::Text, || {
+            tracing::info!(target: "rates_api::access", "GET");
+            tracing::info!(target: "rates_server", "serving");
+            tracing::warn!(target: "rates_server", "slow");
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines
+            .iter()
+            .any(|line| line.ends_with("rates_api::access: GET")));
+        assert!(lines
+            .iter()
+            .any(|line| line.ends_with("rates_server: slow")));
+    }
+
+    #[test]
+    fn ureq_debug_lines_are_dropped_whatever_rust_log_says() {
+        for rules in [
+            "debug",
+            "debug,ureq=debug",
+            "info,ureq::unit=trace",
+            "trace",
+        ] {
+            let text = logged(rules, LogFormat::Text, || {
+                tracing::debug!(target: "ureq::unit", "GET https://x/?access_key=K");
+                tracing::debug!(target: "ureq", "GET https://x/?access_key=K");
+                tracing::info!(target: "ureq::unit", "kept");
+                tracing::debug!(target: "rates_server", "debugging");
+            });
+            assert!(!text.contains("access_key"), "{rules}: {text}");
+            assert!(text.contains("kept"), "{rules}: {text}");
+            assert_eq!(text.contains("debugging"), rules != "info,ureq::unit=trace");
+        }
     }
 
     #[test]
     fn actix_connection_errors_pass_only_when_that_target_is_at_debug() {
         let stream_error = |rules: &str| {
-            let logger = BufferedLogger {
-                filter: filter(rules),
-                pending: PendingLines::default(),
-            };
-            logged(
-                &logger,
-                log::Level::Error,
-                HTTP_CONNECTION_TARGET,
-                "stream error: Request parse error: Invalid Header provided",
-            );
-            logged(&logger, log::Level::Error, "rates_server", "real trouble");
-            let text = pending_text(&logger);
+            let text = logged(rules, LogFormat::Text, || {
+                tracing::error!(
+                    target: "actix_http::h1::dispatcher",
+                    "stream error: Request parse error: Invalid Header provided"
+                );
+                tracing::error!(target: "rates_server", "real trouble");
+            });
             assert!(text.contains("real trouble"), "{rules}: {text}");
             text.contains("stream error")
         };
@@ -355,20 +387,17 @@ mod tests {
     }
 
     #[test]
-    fn ureq_debug_lines_are_dropped_whatever_rust_log_says() {
-        let logger = BufferedLogger {
-            filter: filter("debug,ureq=debug"),
-            pending: PendingLines::default(),
-        };
-        logged(
-            &logger,
-            log::Level::Debug,
-            "ureq::unit",
-            "GET https://x/?access_key=K",
-        );
-        logged(&logger, log::Level::Debug, "rates_server", "debugging");
-        let text = pending_text(&logger);
-        assert!(!text.contains("access_key"), "{text}");
-        assert!(text.contains("debugging"), "{text}");
+    fn invalid_rules_fall_back_to_info_and_say_why() {
+        let (filter, complaint) = filter(Some("info,rates_api=loud"));
+        assert!(complaint.is_some_and(|complaint| complaint.contains("RUST_LOG")));
+        assert_eq!(filter.default_level(), Some(LevelFilter::INFO));
+        assert_eq!(max_level(&filter), log::LevelFilter::Info);
+        let (filter, complaint) = filter_of("warn,rates_server=debug");
+        assert_eq!(complaint, None);
+        assert_eq!(max_level(&filter), log::LevelFilter::Debug);
+    }
+
+    fn filter_of(rules: &str) -> (Targets, Option<String>) {
+        filter(Some(rules))
     }
 }

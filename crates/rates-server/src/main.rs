@@ -15,9 +15,9 @@ use rates_settings::{Settings, Sources};
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    let log = logging::init();
+    let log = logging::init(logging::LogFormat::Text);
     let result = run(&args);
-    log.flush();
+    log.finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

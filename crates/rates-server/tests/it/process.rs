@@ -8,7 +8,7 @@ use rates_domain::ecb::parse_ecb_csv;
 use rates_domain::Source;
 use rates_store::testing::TestDatabase;
 
-use crate::helpers::{server_command, Server, TestResult, PATIENCE};
+use crate::helpers::{server_command, signal, Server, TestResult, PATIENCE};
 
 fn filled(database: &TestDatabase) -> TestResult {
     let tables =
@@ -467,4 +467,93 @@ fn client_garbage_is_logged_at_debug_only() -> TestResult {
     }
     server.wait_for_log("stream error")?;
     Ok(())
+}
+
+#[test]
+fn a_server_whose_stderr_nobody_reads_keeps_answering_and_stops_on_sigterm() -> TestResult {
+    use std::io::BufRead;
+
+    // More access-log lines than a pipe and the logger's queue hold together.
+    const REQUESTS: usize = 24_000;
+    const CLIENTS: usize = 4;
+    let database = TestDatabase::sqlite()?;
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config)?;
+    let mut child = server_command(dir.path(), &config)
+        .args(["--bind", "127.0.0.1:0", "--workers", "2"])
+        .env("DATABASE_URL", database.url())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let guard = KillOnDrop(&mut child);
+    // Read stderr up to the start-up line for the port, then never again (but keep it open: a
+    // closed pipe would fail the writes rather than block them).
+    let mut stderr = std::io::BufReader::new(guard.0.stderr.take().ok_or("no stderr pipe")?);
+    let mut port = None;
+    let mut line = String::new();
+    while port.is_none() && stderr.read_line(&mut line)? > 0 {
+        port = line
+            .split_once(" on http://127.0.0.1:")
+            .and_then(|(_, after)| after.split_whitespace().next())
+            .and_then(|port| port.parse::<u16>().ok());
+        line.clear();
+    }
+    let port = port.ok_or("no start-up line")?;
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            std::thread::spawn(move || -> Result<usize, String> {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(5))
+                    .build();
+                for done in 0..REQUESTS / CLIENTS {
+                    match agent
+                        .get(&format!("http://127.0.0.1:{port}/rates/latest/"))
+                        .call()
+                    {
+                        Err(ureq::Error::Status(404, _)) => {}
+                        other => {
+                            return Err(format!(
+                                "request {done} of this client: {:?}",
+                                other.map(|response| response.status())
+                            ))
+                        }
+                    }
+                }
+                Ok(REQUESTS / CLIENTS)
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for client in clients {
+        answered += client.join().map_err(|_| "a client panicked")??;
+    }
+    assert_eq!(answered, REQUESTS);
+
+    signal(guard.0.id(), "TERM")?;
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = guard.0.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            return Err("SIGTERM did not stop a server whose stderr is not read".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    drop(stderr);
+    Ok(())
+}
+
+/// Kills the child when the test ends early.
+struct KillOnDrop<'a>(&'a mut std::process::Child);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
