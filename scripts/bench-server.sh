@@ -16,7 +16,11 @@
 # bases, symbols and one-year ranges) alternating with the day's baseline, and 3 runs of
 # BENCH_MEMORY_SECS (20) s with 1,000 connections of random URLs, with the RSS after each.
 # Environment: BENCH_PORT (default 18080), BENCH_WORKERS (2), BENCH_CONNECTIONS (64),
-# RUST_LOG for the server (default info: one access-log line per request, written to a file).
+# RUST_LOG for the server (default info: one access-log line per request, written to a file),
+# BENCH_SERVER_BIN (default: the release rates-server just built), BENCH_COMPARE_BIN (another
+# rates-server build, say of the previous commit: it then runs side by side on the same database,
+# measured alternately with the others, and a second table compares the two builds directly;
+# on a busy machine that is the only fair before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +48,7 @@ baseline_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [ -n "$baseline_pid" ] && kill $baseline_pid 2>/dev/null && wait $baseline_pid 2>/dev/null
+    [ -n "${compare_pid:-}" ] && kill "$compare_pid" 2>/dev/null && wait "$compare_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,10 +76,18 @@ wait_for() {
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 # 1,000 connections need as many descriptors on both ends.
 ulimit -n 8192 2>/dev/null || true
-RUST_LOG="${RUST_LOG:-info}" "$target/rates-server" --bind "127.0.0.1:$port" --workers "$workers" \
+RUST_LOG="${RUST_LOG:-info}" "${BENCH_SERVER_BIN:-$target/rates-server}" --bind "127.0.0.1:$port" --workers "$workers" \
     2>"$work/server.log" &
 server_pid=$!
 wait_for "$port" health
+compare_port=$((port + 3))
+compare_pid=""
+if [ -n "${BENCH_COMPARE_BIN:-}" ]; then
+    RUST_LOG="${RUST_LOG:-info}" "$BENCH_COMPARE_BIN" --bind "127.0.0.1:$compare_port" \
+        --workers "$workers" 2>"$work/compare.log" &
+    compare_pid=$!
+    wait_for "$compare_port" health
+fi
 
 # wrk's summary: requests/s and the 99th percentile latency (converted to ms).
 measure() {
@@ -110,14 +123,18 @@ baseline_pid="${baseline_pids[*]}"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A server_result baseline_result
+declare -A server_result baseline_result compare_result
 for name in day range; do
     if [ "$name" = day ]; then path="rates/$day/"; else path="rates/$range/"; fi
-    : >"$work/$name.server" ; : >"$work/$name.baseline"
+    : >"$work/$name.server" ; : >"$work/$name.baseline" ; : >"$work/$name.compare"
     for _ in $(seq 1 "$rounds"); do
         measure "http://127.0.0.1:$port/$path" >>"$work/$name.server"
         measure "http://127.0.0.1:${baseline_port_of[$name]}/" >>"$work/$name.baseline"
+        if [ -n "$compare_pid" ]; then
+            measure "http://127.0.0.1:$compare_port/$path" >>"$work/$name.compare"
+        fi
     done
+    compare_result[$name]="$(cut -d' ' -f1 "$work/$name.compare" | median) $(cut -d' ' -f2 "$work/$name.compare" | median)"
     server_result[$name]="$(cut -d' ' -f1 "$work/$name.server" | median) $(cut -d' ' -f2 "$work/$name.server" | median) $(cut -d' ' -f3- "$work/$name.server" | sort -u | tr '\n' ' ')"
     baseline_result[$name]="$(cut -d' ' -f1 "$work/$name.baseline" | median) $(cut -d' ' -f2 "$work/$name.baseline" | median)"
 done
@@ -171,6 +188,8 @@ kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
 access_lines=$(grep -c 'rates_api::access' "$work/server.log" || true)
+# Lines the server dropped because stderr did not keep up (it says so in a warning).
+dropped_lines=$( (grep -o '[0-9]* log lines dropped' "$work/server.log" || true) | awk '{n += $1} END {print n + 0}')
 kill ${baseline_pids[*]} 2>/dev/null || true
 wait ${baseline_pids[*]} 2>/dev/null || true
 baseline_pid=""
@@ -186,8 +205,22 @@ for name in day range; do
     echo "| $label | $(stat -c %s "$work/$name.json") | $s_rps | $b_rps | $ratio | ${s_p99} ms | ${b_p99} ms |"
     [ "$s_err" != "none " ] && [ "$s_err" != "none" ] && echo "  server errors on $label: $s_err"
 done
+if [ -n "$compare_pid" ]; then
+    echo
+    echo "| route | this build req/s | $BENCH_COMPARE_BIN req/s | ratio | this build p99 | other p99 |"
+    echo "|---|---|---|---|---|---|"
+    for name in day range; do
+        read -r s_rps s_p99 _ <<<"${server_result[$name]}"
+        read -r c_rps c_p99 <<<"${compare_result[$name]}"
+        if [ "$name" = day ]; then label="/rates/$day/"; else label="/rates/$range/"; fi
+        echo "| $label | $s_rps | $c_rps | $(echo "scale=2; $s_rps / $c_rps" | bc) | ${s_p99} ms | ${c_p99} ms |"
+    done
+    kill -TERM "$compare_pid" 2>/dev/null || true
+    wait "$compare_pid" 2>/dev/null || true
+    compare_pid=""
+fi
 echo
-echo "rates-server peak RSS: $((server_rss / 1024)) MB; access-log lines written: $access_lines"
+echo "rates-server peak RSS: $((server_rss / 1024)) MB; access-log lines written: $access_lines; log lines dropped: $dropped_lines"
 echo
 echo "Read model:"
 echo "- snapshot of the ECB history loaded ${snapshot_load#into memory }; RSS once loaded: $((loaded_rss_kb / 1024)) MB"
