@@ -48,7 +48,13 @@ fn main() -> Result<(), Box<dyn Error>> {
             for _ in 0..runs {
                 let database = TestDatabase::sqlite()?;
                 let plan = rates_ingest::plan(&options, today_utc(), database.store())?;
-                let report = rates_ingest::ingest(&client, database.store(), &plan, &mut |_| {});
+                let report = rates_ingest::ingest(
+                    &client,
+                    database.store(),
+                    &plan,
+                    &rates_ingest::Cancellation::new(),
+                    &mut |_| {},
+                );
                 if !report.succeeded() {
                     return Err(format!("dates failed: {:?}", report.failed_dates()).into());
                 }

@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod cancel;
 pub mod ecb;
 mod error;
 mod plan;
 mod read_through;
 mod report;
 mod run;
+mod scheduled;
 
 use std::collections::BTreeSet;
 
@@ -16,6 +18,7 @@ use rates_settings::{FixerSettings, IngestSettings};
 use rates_store::Store;
 use time::Date;
 
+pub use cancel::Cancellation;
 pub use error::IngestError;
 /// The Fixer client types an ingest takes and reports, and the log target that must be capped at
 /// `info` because the HTTP library logs request lines (access key included) at `debug`.
@@ -28,6 +31,7 @@ pub use report::{
     compact_dates, DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report, RunStop,
 };
 pub use run::ingest;
+pub use scheduled::{ScheduledIngest, ScheduledOutcome};
 
 /// What to ingest: the dates, what to ask Fixer for, and how many requests to keep in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]

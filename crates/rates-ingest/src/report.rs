@@ -21,8 +21,9 @@ pub enum DateOutcome {
         /// Why: Fixer's message, the validation error or the database error.
         reason: String,
     },
-    /// Nothing of this date was written because the run stopped on a failure every date would
-    /// repeat; the reason is given once, in [`Report::stop`].
+    /// Nothing of this date was written because the run stopped before fetching it: on a failure
+    /// every date would repeat (the reason is given once, in [`Report::stop`]) or because it was
+    /// cancelled ([`Report::cancelled`]).
     RunStopped,
 }
 
@@ -177,8 +178,11 @@ pub struct Report {
     pub strategy: FetchStrategy,
     /// What became of the currency names.
     pub names: NamesOutcome,
-    /// Why the run stopped before its end, if it did.
+    /// Why the run stopped before its end, if a failure every date would repeat stopped it.
     pub stop: Option<RunStop>,
+    /// The run was cancelled ([`Cancellation`](crate::Cancellation)) before it fetched every
+    /// date: the dates it did not fetch are [`DateOutcome::RunStopped`].
+    pub cancelled: bool,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
 }
@@ -272,13 +276,21 @@ impl Report {
         if let Some(stop) = &self.stop {
             line.push_str(&format!("; {stop}"));
         }
+        if self.cancelled {
+            let not_fetched = self
+                .dates
+                .iter()
+                .filter(|date| date.outcome == DateOutcome::RunStopped)
+                .count();
+            line.push_str(&format!("; cancelled, {not_fetched} date(s) not fetched"));
+        }
         line
     }
 }
 
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut report = serializer.serialize_struct("Report", 14)?;
+        let mut report = serializer.serialize_struct("Report", 15)?;
         report.serialize_field("succeeded", &self.succeeded())?;
         report.serialize_field("base", self.base.as_str())?;
         report.serialize_field("dates", &self.dates)?;
@@ -290,6 +302,7 @@ impl Serialize for Report {
         report.serialize_field("quota", &self.quota.as_ref().map(QuotaFigures))?;
         report.serialize_field("names", &self.names)?;
         report.serialize_field("stop", &self.stop)?;
+        report.serialize_field("cancelled", &self.cancelled)?;
         report.serialize_field(
             "elapsed_ms",
             &u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -435,6 +448,7 @@ mod tests {
                 reason: "symbols: refused".to_owned(),
             },
             stop,
+            cancelled: false,
             elapsed: Duration::from_millis(1500),
         }
     }

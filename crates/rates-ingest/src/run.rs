@@ -14,6 +14,7 @@ use rates_domain::{format_date, Currency, DateRange, RateTable, Source};
 use rates_store::{Store, WriteCounts};
 use time::Date;
 
+use crate::cancel::Cancellation;
 use crate::plan::Plan;
 use crate::report::{DateOutcome, DateReport, FetchStrategy, NamesOutcome, Report, RunStop};
 
@@ -41,6 +42,7 @@ type FetchedNames = Result<Vec<(Currency, String)>, String>;
 struct Shared<'a> {
     client: &'a Client,
     store: &'a Store,
+    cancel: &'a Cancellation,
     base: Currency,
     options: RatesOptions,
     queue: Mutex<VecDeque<Job>>,
@@ -60,7 +62,9 @@ struct Shared<'a> {
 /// that finishes early waits for the earlier ones). Never panics.
 /// A date that fails for its own reasons does not stop the others; a failure every date would
 /// repeat (a refused key, a used-up quota, an unreachable Fixer) stops the run, and the report
-/// says once what to fix ([`Report::stop`]).
+/// says once what to fix ([`Report::stop`]). Once `cancel` is set no further request starts:
+/// requests in flight finish and their days are stored whole, the dates not fetched are reported
+/// [`DateOutcome::RunStopped`] and the report [`Report::cancelled`].
 ///
 /// Blocking (it makes HTTP requests and database writes); from async code call it on a blocking
 /// thread. No runtime is needed.
@@ -68,6 +72,7 @@ pub fn ingest(
     client: &Client,
     store: &Store,
     plan: &Plan,
+    cancel: &Cancellation,
     on_date: &mut dyn FnMut(&DateReport),
 ) -> Report {
     let started = Instant::now();
@@ -94,6 +99,7 @@ pub fn ingest(
     let shared = Shared {
         client,
         store,
+        cancel,
         base: plan.base,
         options,
         queue: Mutex::new(VecDeque::new()),
@@ -183,6 +189,7 @@ pub fn ingest(
         None => NamesOutcome::AlreadyHeld,
     };
     let stop = lock(&shared.stop).take();
+    collector.cancel_requested = cancel.is_cancelled();
     collector.finish(plan, requests, strategy, names, stop, started)
 }
 
@@ -278,8 +285,10 @@ fn unreachable_fix(kind: TransportKind) -> Option<&'static str> {
 }
 
 impl Shared<'_> {
+    /// Whether no further request should start: the run was stopped by a failure every date
+    /// would repeat, or cancelled.
     fn stopped(&self) -> bool {
-        lock(&self.stop).is_some()
+        self.cancel.is_cancelled() || lock(&self.stop).is_some()
     }
 
     /// Records `error`; true when it stops the run (its dates are then reported as
@@ -461,6 +470,8 @@ struct Collector<'a> {
     /// Planned dates not passed to `on_date` yet, ascending.
     waiting: VecDeque<Date>,
     quota: Option<Quota>,
+    /// Whether the run was asked to stop ([`Cancellation`]) before it finished.
+    cancel_requested: bool,
 }
 
 impl<'a> Collector<'a> {
@@ -473,6 +484,7 @@ impl<'a> Collector<'a> {
             dates: BTreeMap::new(),
             waiting: waiting.into(),
             quota: None,
+            cancel_requested: false,
         }
     }
 
@@ -537,13 +549,17 @@ impl<'a> Collector<'a> {
                 DateOutcome::Failed { .. } | DateOutcome::RunStopped => None,
             })
             .fold(WriteCounts::default(), |total, counts| total + counts);
+        let not_fetched = dates
+            .values()
+            .filter(|report| report.outcome == DateOutcome::RunStopped)
+            .count();
+        // A failure that stops the run is what to fix; a cancellation only says why dates are
+        // missing, and only if some are.
+        let cancelled = self.cancel_requested && stop.is_none() && not_fetched > 0;
         let stop = stop.map(|(fix, error)| RunStop {
             fix,
             error,
-            dates: dates
-                .values()
-                .filter(|report| report.outcome == DateOutcome::RunStopped)
-                .count(),
+            dates: not_fetched,
         });
         Report {
             base: plan.base,
@@ -555,6 +571,7 @@ impl<'a> Collector<'a> {
             strategy,
             names,
             stop,
+            cancelled,
             elapsed: started.elapsed(),
         }
     }

@@ -19,7 +19,7 @@ use rates_settings::{CorsOrigins, ServerAuth, Settings};
 use rates_store::Store;
 
 use crate::read_through::IngestReadThrough;
-use crate::scheduler::ScheduledIngest;
+use crate::scheduler::IngestLoop;
 
 /// How long requests in flight, and a scheduled ingest under way, get to finish after the stop
 /// future completes.
@@ -31,7 +31,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     local_addr: SocketAddr,
     state: ApiState,
-    scheduled_ingest: Option<ScheduledIngest>,
+    scheduled_ingest: Option<IngestLoop>,
 }
 
 impl Application {
@@ -61,7 +61,7 @@ impl Application {
 
     fn build_on(settings: &Settings, listener: TcpListener) -> anyhow::Result<Application> {
         let config = api_config(settings)?;
-        ScheduledIngest::check_settings(settings)?;
+        IngestLoop::check_settings(settings)?;
         let store = Store::open(&settings.database.url, settings.database.pool_size).with_context(
             || {
                 format!(
@@ -70,7 +70,7 @@ impl Application {
                 )
             },
         )?;
-        let scheduled_ingest = ScheduledIngest::from_settings(settings, store.clone())?;
+        let scheduled_ingest = IngestLoop::from_settings(settings, store.clone())?;
         let read_through = ReadThrough::from_settings(settings, store.clone())
             .context("cannot set up read-through (fetch.on_demand)")?;
         let local_addr = listener
@@ -132,7 +132,7 @@ impl Application {
             scheduled_ingest,
             ..
         } = self;
-        let ingest = scheduled_ingest.map(ScheduledIngest::spawn);
+        let ingest = scheduled_ingest.map(IngestLoop::spawn);
         let stopping = ingest.as_ref().map(|ingest| ingest.stopper());
         let handle = server.handle();
         actix_web::rt::spawn(async move {

@@ -52,7 +52,9 @@ pub fn run(cli: &Cli, args: &IngestArgs) -> Result<Finished, CliError> {
         return Ok(Finished::Success);
     };
     output.start_progress(plan.dates.len() as u64, "ingesting");
-    let report = rates_ingest::ingest(&client, &store, &plan, &mut |date| {
+    // Not cancelled from here: Ctrl-C ends the process, and each date is stored whole or not at all.
+    let cancel = rates_ingest::Cancellation::new();
+    let report = rates_ingest::ingest(&client, &store, &plan, &cancel, &mut |date| {
         // A stopped run's reason is said once, in the summary, not once per date.
         if date.outcome != DateOutcome::RunStopped {
             output.line(&date.to_string());

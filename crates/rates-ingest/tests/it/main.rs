@@ -7,8 +7,8 @@ use fixer_client::mock::{Fault, MockFixer, Plan as FixerPlan};
 use rates_domain::{Currency, DateRange};
 use rates_ingest::ecb::{EcbImport, EcbSource};
 use rates_ingest::{
-    client_from_settings, Client, DateOutcome, DateReport, DateSelection, FetchStrategy,
-    IngestError, IngestOptions, NamesOutcome, Report,
+    client_from_settings, Cancellation, Client, DateOutcome, DateReport, DateSelection,
+    FetchStrategy, IngestError, IngestOptions, NamesOutcome, Report,
 };
 use rates_settings::{Settings, Sources};
 use rates_store::testing::TestDatabase;
@@ -17,6 +17,7 @@ use time::macros::date;
 use time::Date;
 
 mod read_through;
+mod scheduled;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -49,7 +50,13 @@ fn ingest(
     on_date: &mut dyn FnMut(&DateReport),
 ) -> Result<Report, IngestError> {
     let plan = rates_ingest::plan(options, today, store)?;
-    Ok(rates_ingest::ingest(client, store, &plan, on_date))
+    Ok(rates_ingest::ingest(
+        client,
+        store,
+        &plan,
+        &Cancellation::new(),
+        on_date,
+    ))
 }
 
 #[test]

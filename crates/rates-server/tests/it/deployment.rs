@@ -3,6 +3,7 @@
 //! scheduled ingest and its lock, nginx in front with deploy/nginx/rates.conf, and the systemd
 //! unit's command line.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -274,6 +275,84 @@ fn a_failing_scheduled_ingest_neither_stops_the_server_nor_holds_up_requests() -
         !server.log_text().contains(DEFAULT_MOCK_KEY),
         "the Fixer key leaked into the log"
     );
+    Ok(())
+}
+
+#[test]
+fn sigterm_during_a_scheduled_ingest_stops_between_dates_logs_it_and_gives_the_lease_back(
+) -> TestResult {
+    const DAYS: u32 = 100;
+    let database = TestDatabase::sqlite()?;
+    // Basic plan: one `historical` request per date, each answered after 400 ms, four at a
+    // time: the run would take about ten seconds.
+    let mock = MockFixer::builder().plan(Plan::Basic).start();
+    let fixer_delay = Duration::from_millis(400);
+    mock.set_delay(fixer_delay);
+    let mut env = scheduled_ingest_env(&mock);
+    env.retain(|(name, _)| *name != "RATES__INGEST__DAYS");
+    env.push(("RATES__INGEST__DAYS", DAYS.to_string()));
+    let mut server = Server::start(database.url(), &as_refs(&env))?;
+    wait_until("the scheduled ingest to store a few dates", || {
+        mock.total_requests() >= 8
+    })?;
+
+    let signalled = Instant::now();
+    server.signal("TERM")?;
+    let status = server.wait_for_exit()?;
+    let lived = signalled.elapsed();
+    let log = server.log_text();
+    assert_eq!(status.code(), Some(0), "{log}");
+    // The requests in flight finish; no new one starts.
+    assert!(
+        lived < fixer_delay * 5,
+        "the server lived {lived:?} after SIGTERM:\n{log}"
+    );
+    let window = DateRange::ending(today_utc(), DAYS)?;
+    let held = database.store().dates_held(window, Currency::EUR)?;
+    assert!(
+        !held.is_empty() && held.len() < DAYS as usize / 2,
+        "{} dates held",
+        held.len()
+    );
+    // What was done is logged, after the signal and before `stopped`.
+    let outcome = log
+        .lines()
+        .find(|line| line.contains("scheduled ingest: ") && line.contains("cancelled"))
+        .ok_or_else(|| format!("no outcome line:\n{log}"))?;
+    assert!(
+        outcome.contains(&format!("{} stored", held.len())),
+        "{outcome}"
+    );
+    let line_of = |is: &dyn Fn(&str) -> bool| {
+        log.lines()
+            .position(is)
+            .ok_or(format!("a line is missing:\n{log}"))
+    };
+    let signal_line = line_of(&|line| line.contains("SIGTERM received"))?;
+    let outcome_line = line_of(&|line| line == outcome)?;
+    let stopped_line = log
+        .lines()
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|line| line.ends_with(" stopped") && line.contains("rates_server"))
+        .ok_or(format!("`stopped` not logged:\n{log}"))?;
+    assert!(
+        signal_line < outcome_line && outcome_line < stopped_line,
+        "{log}"
+    );
+    // Whole days only (each has as many rates as the others), and the lease is free for the
+    // next server at once.
+    let mut sizes = BTreeSet::new();
+    for date in held {
+        let table = database
+            .store()
+            .rate_table(date, Currency::EUR)?
+            .ok_or("a held date has no table")?;
+        sizes.insert(table.table.len());
+    }
+    assert_eq!(sizes.len(), 1, "days of different sizes: {sizes:?}");
+    assert!(sizes.iter().all(|size| *size >= 20), "{sizes:?}");
+    assert!(database.store().ingest_lock_holder()?.is_none(), "{log}");
     Ok(())
 }
 
