@@ -2,7 +2,7 @@
 //!
 //! Written here by hand, next to the routes, and kept true by tests rather than generated: the
 //! rates-api and rates-server test suites validate every answer they receive against it
-//! ([`validate_response`], behind the `contract` feature), and CI runs a property-based fuzzer
+//! (`contract::Contract`, behind the `contract` feature), and CI runs a property-based fuzzer
 //! (schemathesis) against a live server with it. A route, parameter, field or status missing
 //! here fails those tests.
 
