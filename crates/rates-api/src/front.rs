@@ -52,7 +52,7 @@ pub(crate) async fn front(
         request.headers(),
         &config.trusted_proxies,
     );
-    let logged = log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info)
+    let logged = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO)
         .then(|| (request.method().clone(), request.path().to_owned()));
 
     let length = request

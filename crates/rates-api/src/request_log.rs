@@ -1,5 +1,6 @@
 //! One log line per request: client address, method, path (never the query string, which may
-//! hold keys), status, time taken and the request id.
+//! hold keys), status, time taken and the request id; a `tracing` event whose message is the
+//! line and whose fields are its parts, for JSON logs.
 //!
 //! The client address is the TCP peer, unless the peer is a configured trusted proxy: then it is
 //! the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Anyone else's
@@ -67,8 +68,15 @@ pub(crate) fn write_line(
             }
         }
     }
-    log::info!(
+    // The line as text, and its parts as fields for structured (JSON) logs.
+    tracing::info!(
         target: ACCESS_LOG_TARGET,
+        client = %Client(client),
+        method = method.as_str(),
+        path = %Shortened(path),
+        status = status.as_u16(),
+        duration_ms = %Millis(elapsed),
+        request_id = request_id.as_str(),
         "{} \"{} {}\" {} {}ms id={}",
         Client(client),
         method.as_str(),

@@ -132,7 +132,8 @@ impl Application {
             scheduled_ingest,
             ..
         } = self;
-        let ingest = scheduled_ingest.map(IngestLoop::spawn);
+        let metrics = state.metrics().cloned();
+        let ingest = scheduled_ingest.map(|ingest| ingest.with_metrics(metrics).spawn());
         let stopping = ingest.as_ref().map(|ingest| ingest.stopper());
         let handle = server.handle();
         actix_web::rt::spawn(async move {

@@ -24,6 +24,7 @@ use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::format::debug_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -160,7 +161,17 @@ where
         .with_ansi(false)
         .with_writer(writer);
     match format {
-        LogFormat::Text => Box::new(registry.with(lines)),
+        // Text lines are the message alone: events that also carry their parts as fields (the
+        // access line) show them once, as JSON keys, not again after the message.
+        LogFormat::Text => Box::new(registry.with(lines.fmt_fields(debug_fn(
+            |writer, field, value| {
+                if field.name() == "message" {
+                    write!(writer, "{value:?}")
+                } else {
+                    Ok(())
+                }
+            },
+        )))),
         LogFormat::Json => Box::new(
             registry.with(
                 lines

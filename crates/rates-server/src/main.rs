@@ -15,8 +15,17 @@ use rates_settings::{Settings, Sources};
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    let log = logging::init(logging::LogFormat::Text);
-    let result = run(&args);
+    // The settings say how to log, so they are read first; an error reading them is still one
+    // line on stderr, below.
+    let settings = Sources::from_process()
+        .map_err(anyhow::Error::from)
+        .and_then(|sources| Ok(Settings::load(&args.apply(sources))?));
+    let format = match settings.as_ref().map(|settings| settings.log.format) {
+        Ok(rates_settings::LogFormat::Json) => logging::LogFormat::Json,
+        _ => logging::LogFormat::Text,
+    };
+    let log = logging::init(format);
+    let result = settings.and_then(|settings| run(&settings));
     log.finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,11 +53,10 @@ fn exit_status(error: &anyhow::Error) -> u8 {
     }
 }
 
-fn run(args: &cli::Args) -> anyhow::Result<()> {
-    let settings = Settings::load(&args.apply(Sources::from_process()?))?;
+fn run(settings: &Settings) -> anyhow::Result<()> {
     let bind = settings.server.bind;
     let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
-    let application = Application::build(&settings, listener)?;
+    let application = Application::build(settings, listener)?;
     actix_web::rt::System::new().block_on(async move {
         let stop = shutdown::on_terminate().context("cannot install the signal handlers")?;
         application.run_until_stopped(stop).await

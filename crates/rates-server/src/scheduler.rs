@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use rates_api::{IngestOutcome, Metrics};
 use rates_domain::today_utc;
-use rates_ingest::{Cancellation, ScheduledIngest, ScheduledOutcome};
+use rates_ingest::{Cancellation, FetchStrategy, Report, ScheduledIngest, ScheduledOutcome};
 use rates_settings::{Schedule, Settings};
 use rates_store::Store;
 use tokio::sync::{oneshot, watch};
@@ -25,6 +26,8 @@ use tokio::time::{interval, MissedTickBehavior};
 #[derive(Debug)]
 pub struct IngestLoop {
     scheduled: Arc<ScheduledIngest>,
+    /// Where each run's outcome and Fixer requests are counted (`/metrics`).
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// What one tick did.
@@ -52,6 +55,7 @@ impl IngestLoop {
         )?;
         Ok(scheduled.map(|scheduled| IngestLoop {
             scheduled: Arc::new(scheduled),
+            metrics: None,
         }))
     }
 
@@ -102,6 +106,38 @@ impl IngestLoop {
         }
     }
 
+    /// Counts each run's outcome, Fixer requests and quota in `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> IngestLoop {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Records a run in the metrics: its outcome, the Fixer requests it made and the quota left.
+    fn record(&self, outcome: IngestOutcome, report: Option<&Report>) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+        metrics.record_ingest(outcome, now);
+        let Some(report) = report else {
+            return;
+        };
+        let endpoint = match report.strategy {
+            FetchStrategy::Timeseries => "timeseries",
+            _ => "historical",
+        };
+        let result = if report.stop.is_some() { "error" } else { "ok" };
+        metrics.record_fixer_requests(endpoint, result, u64::from(report.requests));
+        if let Some(remaining) = report
+            .quota
+            .as_ref()
+            .and_then(|quota| quota.remaining_month)
+        {
+            metrics.set_fixer_quota_remaining(i64::try_from(remaining).unwrap_or(i64::MAX));
+        }
+    }
+
     /// One run of the protocol on a thread of its own, and its outcome logged.
     pub async fn tick(&self, cancel: &Cancellation) -> TickOutcome {
         let (done, outcome) = oneshot::channel();
@@ -127,9 +163,11 @@ impl IngestLoop {
         match outcome.await {
             Ok(ScheduledOutcome::Ran(report)) if report.succeeded() => {
                 tracing::info!("scheduled ingest: {}", report.summary());
+                self.record(IngestOutcome::Success, Some(&report));
                 TickOutcome::Succeeded
             }
             Ok(ScheduledOutcome::Ran(report)) if report.cancelled => {
+                self.record(IngestOutcome::Cancelled, Some(&report));
                 tracing::info!(
                     "scheduled ingest: {}; the ingest lock is given back for the next server",
                     report.summary()
@@ -137,6 +175,12 @@ impl IngestLoop {
                 TickOutcome::Cancelled
             }
             Ok(ScheduledOutcome::Ran(report)) => {
+                let outcome = if report.stored_count() > 0 {
+                    IngestOutcome::Partial
+                } else {
+                    IngestOutcome::Failure
+                };
+                self.record(outcome, Some(&report));
                 tracing::warn!(
                     "scheduled ingest: {}; retrying at the next tick",
                     report.summary()
@@ -154,6 +198,7 @@ impl IngestLoop {
                 TickOutcome::Failed
             }
             Ok(ScheduledOutcome::PlanFailed(error)) => {
+                self.record(IngestOutcome::Failure, None);
                 tracing::warn!("scheduled ingest failed: {error}; retrying at the next tick");
                 TickOutcome::Failed
             }
@@ -355,6 +400,68 @@ mod tests {
         }
         task.stopper().stop();
         assert_eq!(dates_held(database.store())?, DAYS as usize);
+        Ok(())
+    }
+
+    /// The value of one sample line (`name{labels} value`) in a scrape.
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_run_is_counted_in_the_metrics_with_its_fixer_requests() -> TestResult {
+        let database = TestDatabase::sqlite()?;
+        let mock = MockFixer::start();
+        let metrics = Arc::new(Metrics::new()?);
+        let ingest_loop = ingest_loop(&mock, database.url(), Duration::from_secs(3600))?
+            .with_metrics(Some(Arc::clone(&metrics)));
+
+        // A failing run (a refused key) is a failure, with the request it cost.
+        mock.fail_next(1, Fault::fixer(101));
+        assert_eq!(
+            ingest_loop.tick(&Cancellation::new()).await,
+            TickOutcome::Failed
+        );
+        let text = metrics.render();
+        assert_eq!(
+            sample(&text, "rates_ingest_runs_total{outcome=\"failure\"}"),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, "rates_ingest_last_success_timestamp_seconds"),
+            Some(0.0)
+        );
+
+        // A run that stores every date is a success, stamped, with its requests counted.
+        let before = mock.total_requests();
+        assert_eq!(
+            ingest_loop.tick(&Cancellation::new()).await,
+            TickOutcome::Succeeded
+        );
+        let sent = (mock.total_requests() - before) as f64;
+        let text = metrics.render();
+        assert_eq!(
+            sample(&text, "rates_ingest_runs_total{outcome=\"success\"}"),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            sample(&text, "rates_ingest_last_success_timestamp_seconds").unwrap_or(0.0) > 1.7e9
+        );
+        let ok = ["timeseries", "historical"]
+            .iter()
+            .filter_map(|endpoint| {
+                sample(
+                    &text,
+                    &format!(
+                        "rates_fixer_requests_total{{endpoint=\"{endpoint}\",outcome=\"ok\"}}"
+                    ),
+                )
+            })
+            .sum::<f64>();
+        assert_eq!(ok, sent, "{text}");
         Ok(())
     }
 

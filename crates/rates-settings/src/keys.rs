@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::error::SettingsError;
 use crate::secret::AccessKey;
-use crate::sections::{AuthStyle, CorsOrigins, PerSecond, Schedule, ServerAuth, Settings};
+use crate::sections::{
+    AuthStyle, CorsOrigins, LogFormat, PerSecond, Schedule, ServerAuth, Settings,
+};
 
 /// One known setting: its dotted key and the environment variable that sets it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,7 @@ pub const KEYS: &[KeyInfo] = &[
         "server.rate_limit.burst",
         "RATES__SERVER__RATE_LIMIT__BURST",
     ),
+    key("log.format", "RATES__LOG__FORMAT"),
 ];
 
 /// The environment variables of every setting, for the binaries' `--help`: one line each,
@@ -192,6 +195,13 @@ fn set(settings: &mut Settings, key: &str, value: &RawValue) -> Result<(), Reaso
                 .collect::<Result<_, _>>()?;
         }
         "server.metrics" => settings.server.metrics = boolean(value)?,
+        "log.format" => {
+            settings.log.format = match text(value)?.trim().to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(format!("expected `text` or `json`, got {other:?}")),
+            }
+        }
         "server.rate_limit.per_second" => {
             settings.server.rate_limit.per_second = per_second(value)?
         }

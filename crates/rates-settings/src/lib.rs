@@ -14,7 +14,7 @@ pub use load::{DEFAULT_CONFIG_DIR, ENV_NAME_VAR};
 pub use secret::AccessKey;
 pub use sections::{
     AuthStyle, CorsOrigins, DatabaseSettings, EcbSettings, FetchSettings, FixerSettings,
-    IngestSettings, PerSecond, RateLimitSettings, Schedule, ServerAuth, ServerSettings, Settings,
-    DEFAULT_ECB_DOWNLOAD_URL, DEFAULT_FIXER_BASE_URL,
+    IngestSettings, LogFormat, LogSettings, PerSecond, RateLimitSettings, Schedule, ServerAuth,
+    ServerSettings, Settings, DEFAULT_ECB_DOWNLOAD_URL, DEFAULT_FIXER_BASE_URL,
 };
 pub use sources::Sources;

@@ -28,6 +28,8 @@ pub struct Settings {
     pub ecb: EcbSettings,
     /// `server.*`
     pub server: ServerSettings,
+    /// `log.*`
+    pub log: LogSettings,
 }
 
 /// `database.*`: where the rates are stored.
@@ -289,4 +291,23 @@ impl Default for ServerSettings {
             rate_limit: RateLimitSettings::default(),
         }
     }
+}
+
+/// How log lines are written (`log.format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One line of text per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line: time, level, target, message and the event's fields (the
+    /// access line's client, method, path, status, duration and request id).
+    Json,
+}
+
+/// `log.*`: the server's log.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct LogSettings {
+    /// `log.format`: `text` (default) or `json`.
+    pub format: LogFormat,
 }

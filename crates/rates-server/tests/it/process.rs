@@ -189,6 +189,44 @@ fn the_request_id_is_echoed_and_ends_the_access_line() -> TestResult {
 }
 
 #[test]
+fn with_log_format_json_every_line_is_one_json_object_with_the_access_fields() -> TestResult {
+    let database = TestDatabase::sqlite()?;
+    filled(&database)?;
+    let server = Server::start(database.url(), &[("RATES__LOG__FORMAT", "json")])?;
+    server.raw(
+        b"GET /rates/2024-01-02/?symbols=USD HTTP/1.1\r\nHost: t\r\nX-Request-Id: json-1\r\nConnection: close\r\n\r\n",
+    )?;
+    let log = server.wait_for_log("json-1")?;
+    let mut access = None;
+    for line in log.lines().filter(|line| !line.trim().is_empty()) {
+        let object: serde_json::Value =
+            serde_json::from_str(line).map_err(|error| format!("not JSON ({error}): {line}"))?;
+        for key in ["timestamp", "level", "target", "message"] {
+            if object.get(key).is_none() {
+                return Err(format!("no {key} in {line}").into());
+            }
+        }
+        if object["target"] == "rates_api::access" && object["request_id"] == "json-1" {
+            access = Some(object);
+        }
+    }
+    let access = access.ok_or_else(|| format!("no access line with the request id in {log}"))?;
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["method"], "GET");
+    assert_eq!(access["path"], "/rates/2024-01-02/");
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["client"], "127.0.0.1");
+    assert!(access["duration_ms"]
+        .as_str()
+        .is_some_and(|ms| ms.parse::<f64>().is_ok()));
+    assert!(
+        !log.contains("symbols=USD"),
+        "the query string stays out: {log}"
+    );
+    Ok(())
+}
+
+#[test]
 fn a_trusted_proxy_names_the_client_in_the_log() -> TestResult {
     let database = TestDatabase::sqlite()?;
     let server = Server::start(
