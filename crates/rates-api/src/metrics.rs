@@ -87,6 +87,7 @@ pub struct Metrics {
     fixer_requests: IntCounterVec,
     fixer_quota_remaining: IntGauge,
     rate_limited: IntCounter,
+    http_refused: IntCounter,
 }
 
 impl Metrics {
@@ -161,7 +162,12 @@ impl Metrics {
         registry.register(Box::new(ingest_last_success.clone()))?;
         registry.register(Box::new(fixer_requests.clone()))?;
         registry.register(Box::new(fixer_quota_remaining.clone()))?;
+        let http_refused = IntCounter::new(
+            "rates_http_refused_total",
+            "Requests the HTTP layer refused before any route saw them (malformed, too large, too slow), counted from its connection errors.",
+        )?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(http_refused.clone()))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -197,6 +203,7 @@ impl Metrics {
             fixer_requests,
             fixer_quota_remaining,
             rate_limited,
+            http_refused,
         })
     }
 
@@ -213,6 +220,12 @@ impl Metrics {
                 .with_label_values(&[route])
                 .observe(seconds),
         }
+    }
+
+    /// The counter of requests refused by the HTTP layer itself (before routing): the server's
+    /// logger increments it for each connection error actix-http reports.
+    pub fn http_refused(&self) -> IntCounter {
+        self.http_refused.clone()
     }
 
     /// Counts one request refused by the rate limit.

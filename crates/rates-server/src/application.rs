@@ -79,6 +79,9 @@ impl Application {
         // Every read is answered from memory: without the rates loaded there is nothing to
         // serve.
         let mut state = ApiState::start(store, config)?;
+        if let Some(metrics) = state.metrics() {
+            crate::logging::count_refusals_in(metrics.http_refused());
+        }
         if let Some(read_through) = read_through {
             let metrics = state.metrics().cloned();
             state = state.with_read_through(Arc::new(IngestReadThrough {

@@ -18,15 +18,17 @@
 use std::io::{self, BufWriter, Write};
 use std::str::FromStr;
 use std::sync::mpsc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use prometheus::IntCounter;
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::debug_fn;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::layer::{Context, Layer as _, SubscriberExt as _};
 
 /// Lines waiting for stderr at most; past that, new lines are dropped and counted.
 pub const QUEUED_LINES: usize = 16 * 1024;
@@ -146,6 +148,28 @@ pub fn filter(rules: Option<&str>) -> (Targets, Option<String>) {
     (capped, complaint)
 }
 
+/// Where connection errors of the HTTP layer are counted, once the server has its metrics
+/// ([`count_refusals_in`]). Process-wide, as the logger is.
+static REFUSALS: OnceLock<IntCounter> = OnceLock::new();
+
+/// Counts, from now on, every connection error actix-http reports (a request it refused before
+/// any route saw it: malformed, too large, too slow) in `counter` (`rates_http_refused_total`).
+/// The first call wins.
+pub fn count_refusals_in(counter: IntCounter) {
+    let _ = REFUSALS.set(counter);
+}
+
+/// Counts actix-http's connection errors into [`REFUSALS`].
+struct RefusalCounter;
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for RefusalCounter {
+    fn on_event(&self, _event: &tracing::Event<'_>, _context: Context<'_, S>) {
+        if let Some(counter) = REFUSALS.get() {
+            counter.inc();
+        }
+    }
+}
+
 /// The subscriber: `filter`, then lines in `format` to `writer`. Separate from [`init`] so tests
 /// can write into a buffer.
 pub fn subscriber<W>(
@@ -156,29 +180,37 @@ pub fn subscriber<W>(
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    let registry = tracing_subscriber::registry().with(filter);
+    // Connection errors are counted whatever the log shows of them: the counting layer has a
+    // filter of its own, and `filter` applies to the lines only.
+    let refusals = Targets::new().with_target(HTTP_CONNECTION_TARGET, LevelFilter::ERROR);
+    let registry = tracing_subscriber::registry().with(RefusalCounter.with_filter(refusals));
     let lines = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(writer);
     match format {
         // Text lines are the message alone: events that also carry their parts as fields (the
         // access line) show them once, as JSON keys, not again after the message.
-        LogFormat::Text => Box::new(registry.with(lines.fmt_fields(debug_fn(
-            |writer, field, value| {
-                if field.name() == "message" {
-                    write!(writer, "{value:?}")
-                } else {
-                    Ok(())
-                }
-            },
-        )))),
+        LogFormat::Text => Box::new(
+            registry.with(
+                lines
+                    .fmt_fields(debug_fn(|writer, field, value| {
+                        if field.name() == "message" {
+                            write!(writer, "{value:?}")
+                        } else {
+                            Ok(())
+                        }
+                    }))
+                    .with_filter(filter),
+            ),
+        ),
         LogFormat::Json => Box::new(
             registry.with(
                 lines
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
-                    .with_span_list(false),
+                    .with_span_list(false)
+                    .with_filter(filter),
             ),
         ),
     }

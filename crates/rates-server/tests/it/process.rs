@@ -479,6 +479,17 @@ fn garbage_requests() -> Vec<Vec<u8>> {
     ]
 }
 
+/// `rates_http_refused_total` as `/metrics` shows it.
+fn refused_total(server: &Server) -> TestResult<f64> {
+    let answer = server.raw(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    Ok(answer
+        .lines()
+        .find_map(|line| line.strip_prefix("rates_http_refused_total "))
+        .ok_or_else(|| format!("no rates_http_refused_total in {answer}"))?
+        .trim()
+        .parse()?)
+}
+
 #[test]
 fn client_garbage_is_logged_at_debug_only() -> TestResult {
     let database = TestDatabase::sqlite()?;
@@ -494,6 +505,11 @@ fn client_garbage_is_logged_at_debug_only() -> TestResult {
     let log = server.log_text();
     assert!(!log.contains("ERROR"), "{log}");
     assert!(!log.contains("actix_http"), "{log}");
+    // Hidden from the log, but counted in the metrics; well-formed requests are not.
+    let refused = refused_total(&server)?;
+    assert!(refused >= 1.0, "no refusal counted");
+    server.raw(b"GET /currencies/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")?;
+    assert_eq!(refused_total(&server)?, refused);
 
     // Asked for, the same lines are there: the filter hides them, nothing else does.
     let server = Server::start(
