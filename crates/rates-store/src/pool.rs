@@ -200,9 +200,13 @@ fn open_postgres(
     }
     drop(connection);
 
+    // No idle connections kept in reserve: r2d2 replenishes a reserve from a background thread,
+    // and a short-lived process (rates-cli) would then exit while that thread is inside libpq's
+    // TLS handshake, racing OpenSSL's exit-time cleanup (a crash at exit). Connections are made
+    // when asked for, by a thread that waits for them.
     let pool = R2d2Pool::builder()
         .max_size(pool_size.unwrap_or(DEFAULT_POSTGRES_POOL_SIZE))
-        .min_idle(Some(1))
+        .min_idle(Some(0))
         .connection_timeout(CHECKOUT_TIMEOUT)
         .build(PostgresManager::new(postgres_url))
         .map_err(|error| pool_error(Backend::Postgres, error))?;
