@@ -13,7 +13,8 @@
 # Then the read model (every answer computed from the in-memory snapshot): the snapshot's load
 # time and the server's RSS once loaded (from its log and /proc), 20 uncached one-year ranges in
 # base USD timed one by one with curl, random URLs (scripts/bench/random-urls.lua: random days,
-# bases, symbols and one-year ranges) alternating with the day's baseline, and 3 runs of
+# bases, symbols and one-year ranges) alternating with the day's baseline and with the same URLs
+# answered by fixed bodies of their kind (the day's, a one-year range in USD), and 3 runs of
 # BENCH_MEMORY_SECS (20) s with 1,000 connections of random URLs, with the RSS after each.
 # Environment: BENCH_PORT (default 18080), BENCH_WORKERS (2), BENCH_CONNECTIONS (64),
 # RUST_LOG for the server (default info: one access-log line per request, written to a file),
@@ -119,6 +120,15 @@ for name in day range; do
     baseline_pids+=($!)
     wait_for "${baseline_port_of[$name]}" ""
 done
+# The yardstick for random URLs: the same URLs answered with a body of their kind's size (the
+# day's for days, a one-year range in USD for ranges), so the ratio shows what computing the
+# answers costs rather than what sending a hundred times more bytes costs.
+mixed_port=$((port + 4))
+curl -fs "http://127.0.0.1:$port/rates/2023-03-01..2024-02-29/?base=USD" -o "$work/range-usd.json"
+"$target/examples/fixed_body_baseline" --body "$work/day.json" --range-body "$work/range-usd.json" \
+    --bind "127.0.0.1:$mixed_port" --workers "$workers" 2>/dev/null &
+baseline_pids+=($!)
+wait_for "$mixed_port" ""
 baseline_pid="${baseline_pids[*]}"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -161,11 +171,13 @@ measure_script() {
     errors=$(awk '/Non-2xx|Socket errors/ {print}' "$work/wrk.txt" | tr '\n' ' ')
     echo "$rps $p99 ${errors:-none}"
 }
-: >"$work/random.server"; : >"$work/random.baseline"
+: >"$work/random.server"; : >"$work/random.baseline"; : >"$work/random.mixed"
 for _ in $(seq 1 "$rounds"); do
     measure_script "http://127.0.0.1:$port" scripts/bench/random-urls.lua >>"$work/random.server"
     measure "http://127.0.0.1:${baseline_port_of[day]}/" >>"$work/random.baseline"
+    measure_script "http://127.0.0.1:$mixed_port" scripts/bench/random-urls.lua >>"$work/random.mixed"
 done
+random_mixed="$(cut -d' ' -f1 "$work/random.mixed" | median) $(cut -d' ' -f2 "$work/random.mixed" | median)"
 random_server="$(cut -d' ' -f1 "$work/random.server" | median) $(cut -d' ' -f2 "$work/random.server" | median)"
 random_errors="$(cut -d' ' -f3- "$work/random.server" | sort -u | tr '\n' ' ')"
 random_baseline="$(cut -d' ' -f1 "$work/random.baseline" | median) $(cut -d' ' -f2 "$work/random.baseline" | median)"
@@ -227,6 +239,8 @@ echo "- snapshot of the ECB history loaded ${snapshot_load#into memory }; RSS on
 echo "- uncached one-year range in base USD (20 distinct, one at a time, curl's total time): median ${uncached_median} ms, slowest ${uncached_max} ms"
 read -r r_rps r_p99 <<<"$random_server"
 read -r rb_rps rb_p99 <<<"$random_baseline"
+read -r rm_rps rm_p99 <<<"$random_mixed"
 echo "- random URLs: $r_rps req/s, p99 $r_p99 ms; baseline (the day's body) $rb_rps req/s, p99 $rb_p99 ms; ratio $(echo "scale=2; $r_rps / $rb_rps" | bc); errors: ${random_errors}"
+echo "- random URLs against the same URLs answered with fixed bodies of their kind (day / one-year range in USD): $rm_rps req/s, p99 $rm_p99 ms; ratio $(echo "scale=2; $r_rps / $rm_rps" | bc)"
 echo "- 1,000 connections of random URLs, ${memory_secs}s x 3: RSS after each run $((rss_runs[0] / 1024)) / $((rss_runs[1] / 1024)) / $((rss_runs[2] / 1024)) MB; req/s${memory_rps}; errors: ${memory_errors:-none}"
 echo "(medians of $rounds alternating runs; ${connections} connections, 2 wrk threads, ${duration}s per run, ${workers} server workers, RUST_LOG=${RUST_LOG:-info}; load average before: $load_before)"

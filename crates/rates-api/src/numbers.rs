@@ -25,6 +25,21 @@ impl Serialize for Plain {
     }
 }
 
+/// Appends `value` as [`Plain`] writes it, for answers written out by hand (a long range).
+pub(crate) fn write_plain(out: &mut Vec<u8>, value: f64) {
+    use serde_json::ser::{CompactFormatter, Formatter};
+    // Writing into a Vec cannot fail.
+    let _ = if !value.is_finite() {
+        // What serde_json writes for them; rates are finite, so this is never reached.
+        CompactFormatter.write_null(out)
+    } else if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
+        #[allow(clippy::cast_possible_truncation)]
+        CompactFormatter.write_i64(out, value as i64)
+    } else {
+        CompactFormatter.write_f64(out, value)
+    };
+}
+
 /// `serialize_with` for a rate: see [`Plain`].
 pub(crate) fn rate<S: Serializer>(rate: &Rate, serializer: S) -> Result<S::Ok, S::Error> {
     Plain(rate.get()).serialize(serializer)
@@ -81,5 +96,25 @@ mod tests {
         assert_eq!(text(1.1172), "1.1172");
         assert_eq!(text(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(text(1e300), "1e+300");
+    }
+
+    #[test]
+    fn written_by_hand_as_serialized() {
+        let values = [
+            1.0,
+            155.0,
+            -3.0,
+            1.1172,
+            0.1 + 0.2,
+            1e300,
+            2.5e-7,
+            9.007_199_254_740_992e15,
+            f64::NAN,
+        ];
+        for value in values {
+            let mut out = Vec::new();
+            write_plain(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), text(value), "{value}");
+        }
     }
 }

@@ -20,4 +20,4 @@ pub use fluctuation::{fluctuation, Fluctuation, FIXER_FLUCTUATION_DECIMALS};
 pub use period::{period_means, Period, PeriodError, PeriodMeans};
 pub use rate::{round_computed, round_decimals, Rate, RateError, PRECISION};
 pub use source::{Source, SourceError};
-pub use table::{Conversion, DomainError, RateTable, TableError};
+pub use table::{Conversion, DomainError, RateTable, RebasedRates, TableError};

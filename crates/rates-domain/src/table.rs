@@ -18,6 +18,52 @@ pub struct RateTable {
     rates: BTreeMap<Currency, Rate>,
 }
 
+/// The rates of a table quoted against another base, one by one in code order: see
+/// [`RateTable::rebased_rates`].
+#[derive(Debug, Clone)]
+pub struct RebasedRates<'a> {
+    table: &'a RateTable,
+    new_base: Currency,
+    /// The stored rate of the new base; `None` when the base stays (values pass untouched).
+    divisor: Option<f64>,
+    stored: std::iter::Peekable<std::collections::btree_map::Iter<'a, Currency, Rate>>,
+    /// The old and the new base in code order; those before `next_added` are given out.
+    added: [Currency; 2],
+    next_added: usize,
+}
+
+impl Iterator for RebasedRates<'_> {
+    type Item = Result<(Currency, Rate), DomainError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Some(divisor) = self.divisor else {
+            return self
+                .stored
+                .next()
+                .map(|(&currency, &rate)| Ok((currency, rate)));
+        };
+        loop {
+            let added = self.added.get(self.next_added).copied();
+            let stored = self.stored.peek().map(|(&currency, _)| currency);
+            if let Some(added) = added.filter(|&added| stored.is_none_or(|next| added <= next)) {
+                self.next_added += 1;
+                if added == self.new_base {
+                    return Some(Ok((added, Rate::ONE)));
+                }
+                let rate = self.table.computed(added, 1.0 / divisor);
+                return Some(rate.map(|rate| (added, rate)));
+            }
+            let (&currency, rate) = self.stored.next()?;
+            // Both bases are given out from `added`.
+            if currency == self.new_base || currency == self.table.base {
+                continue;
+            }
+            let rate = self.table.computed(currency, rate.get() / divisor);
+            return Some(rate.map(|rate| (currency, rate)));
+        }
+    }
+}
+
 /// The outcome of converting an amount between two currencies.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Conversion {
@@ -136,20 +182,36 @@ impl RateTable {
         if new_base == self.base {
             return Ok(self.clone());
         }
-        let base_rate = self.require(new_base)?.get();
-        let mut rates = BTreeMap::new();
-        for (&currency, rate) in &self.rates {
-            if currency == new_base || currency == self.base {
-                continue;
-            }
-            rates.insert(currency, self.computed(currency, rate.get() / base_rate)?);
-        }
-        rates.insert(self.base, self.computed(self.base, 1.0 / base_rate)?);
-        rates.insert(new_base, Rate::ONE);
         Ok(RateTable {
             date: self.date,
             base: new_base,
-            rates,
+            rates: self.rebased_rates(new_base)?.collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The rates of [`RateTable::rebase`]`(new_base)`, one by one in code order, without building
+    /// the table: for writing a long range out without an allocation per day. `new_base` must be
+    /// held; a value that cannot be represented is an error when its turn comes.
+    pub fn rebased_rates(&self, new_base: Currency) -> Result<RebasedRates<'_>, DomainError> {
+        let divisor = if new_base == self.base {
+            None
+        } else {
+            Some(self.require(new_base)?.get())
+        };
+        // The two entries the stored rates do not give, the old base (1/rate, rounded) and the
+        // new base (exactly 1), in code order so that they merge into the stored order.
+        let added = if self.base < new_base {
+            [self.base, new_base]
+        } else {
+            [new_base, self.base]
+        };
+        Ok(RebasedRates {
+            table: self,
+            new_base,
+            divisor,
+            stored: self.rates.iter().peekable(),
+            added,
+            next_added: 0,
         })
     }
 
@@ -404,6 +466,35 @@ mod tests {
         // 1 / 1.0956 = 0.91274187659...
         assert_eq!(usd.rate(Currency::EUR).unwrap().get(), 0.9127418766);
         assert_eq!(usd.len(), 6);
+    }
+
+    #[test]
+    fn rebased_rates_come_in_code_order_with_both_bases_merged_in() {
+        let table = ecb_table();
+        let usd: Vec<(Currency, Rate)> = table
+            .rebased_rates(Currency::USD)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let codes: Vec<&str> = usd.iter().map(|(currency, _)| currency.as_str()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(codes, sorted);
+        assert!(codes.contains(&"EUR") && codes.contains(&"USD"));
+        assert_eq!(usd.len(), 6);
+        // Every base gives what `rebase` gives, value for value.
+        for base in table.rates().keys().copied().chain([Currency::EUR]) {
+            let rebased = table.rebase(base).unwrap();
+            let one_by_one: BTreeMap<Currency, Rate> = table
+                .rebased_rates(base)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(&one_by_one, rebased.rates(), "{base}");
+            assert_eq!(table.rebased_rates(base).unwrap().count(), rebased.len());
+        }
+        let error = table.rebased_rates(code("XAU")).unwrap_err();
+        assert_eq!(error.to_string(), "no XAU rate on 2024-01-02 (base EUR)");
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! program on the same machine and with the same number of workers, and compares throughput: the
 //! gap is what routing, parsing, caching, headers and logging cost.
 //!
+//! With `--range-body`, paths naming a range (`..`) get that file instead: the yardstick for a
+//! mix of URLs, each answered with a body of its kind's size.
+//!
 //! ```text
 //! cargo run --release -p rates-server --example fixed_body_baseline -- --body answer.json --bind 127.0.0.1:18081 --workers 2
 //! ```
@@ -12,7 +15,7 @@
 use std::path::PathBuf;
 
 use actix_web::web::Bytes;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
 use clap::Parser;
 
@@ -22,6 +25,9 @@ struct Args {
     /// File whose bytes are the body of every answer.
     #[arg(long)]
     body: PathBuf,
+    /// File answering paths that contain `..` (ranges), if given.
+    #[arg(long)]
+    range_body: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:18081")]
     bind: String,
@@ -36,14 +42,24 @@ fn main() -> anyhow::Result<()> {
         std::fs::read(&args.body)
             .with_context(|| format!("cannot read {}", args.body.display()))?,
     );
+    let range_body = match &args.range_body {
+        Some(path) => Bytes::from(
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        ),
+        None => body.clone(),
+    };
     let server = HttpServer::new(move || {
-        let body = body.clone();
-        App::new().default_service(web::to(move || {
-            let body = body.clone();
+        let (body, range_body) = (body.clone(), range_body.clone());
+        App::new().default_service(web::to(move |request: HttpRequest| {
+            let answer = if request.path().contains("..") {
+                range_body.clone()
+            } else {
+                body.clone()
+            };
             async move {
                 HttpResponse::Ok()
                     .content_type("application/json")
-                    .body(body)
+                    .body(answer)
             }
         }))
     })

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use rates_domain::RateTable;
+use rates_domain::{Currency, Rate, RateTable, RebasedRates};
 use rates_snapshot::{Found, NotHeld, Snapshot};
 use time::Date;
 
@@ -46,4 +46,41 @@ pub(crate) fn shape<'a>(
             .only(&params.symbols)
             .map_err(ApiError::from_domain)?,
     ))
+}
+
+/// The rates [`shape`] would give, one by one in code order, without building a table when no
+/// symbols are asked for: a long range is written out without an allocation per day.
+pub(crate) fn shaped_rates<'a>(
+    table: &'a RateTable,
+    params: &RatesParams,
+) -> Result<ShapedRates<'a>, ApiError> {
+    if params.symbols.is_empty() {
+        let base = params.base.unwrap_or(table.base());
+        let rates = table.rebased_rates(base).map_err(ApiError::from_domain)?;
+        return Ok(ShapedRates::Every(rates));
+    }
+    Ok(ShapedRates::Only(
+        shape(table, params)?.into_owned().into_rates().into_iter(),
+    ))
+}
+
+/// See [`shaped_rates`].
+pub(crate) enum ShapedRates<'a> {
+    /// Every rate, in the requested base.
+    Every(RebasedRates<'a>),
+    /// The requested symbols (a few, so built as a table by [`shape`]).
+    Only(std::collections::btree_map::IntoIter<Currency, Rate>),
+}
+
+impl Iterator for ShapedRates<'_> {
+    type Item = Result<(Currency, Rate), ApiError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ShapedRates::Every(rates) => {
+                rates.next().map(|rate| rate.map_err(ApiError::from_domain))
+            }
+            ShapedRates::Only(rates) => rates.next().map(Ok),
+        }
+    }
 }
