@@ -3,7 +3,8 @@
 //! required ([`crate::auth`]) and rate limits ([`crate::rate_limit`]), turns a CORS preflight
 //! refused by actix-cors (plain text) into the JSON error shape, counts the answer in the
 //! [`crate::metrics`] and writes the
-//! request log line. One middleware rather than three, because each layer costs an allocation
+//! request log line. A plain request for a URL answered before is answered here, from the
+//! [`crate::target_cache`], without routing. One middleware rather than three, because each layer costs an allocation
 //! and a boxed future on every request.
 
 use std::net::IpAddr;
@@ -12,7 +13,9 @@ use std::time::Instant;
 
 use actix_web::body::{self, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::header::HeaderValue;
+use actix_web::http::uri::PathAndQuery;
+use actix_web::http::{header, Method, StatusCode, Uri};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError};
 
@@ -23,6 +26,7 @@ use crate::rate_limit::{self, Client, Decision};
 use crate::request_id::RequestId;
 use crate::request_log::{self, ACCESS_LOG_TARGET};
 use crate::state::ApiState;
+use crate::target_cache::{self, ServedAnswer, TargetCache};
 
 /// Longest piece of actix-cors' refusal quoted in the JSON error.
 const MAX_QUOTED_REFUSAL: usize = 200;
@@ -80,9 +84,25 @@ pub(crate) async fn front(
             metrics.count_rate_limited();
         }
     }
+    // A plain request for a URL answered before is answered again from memory, with no
+    // routing: see `target_cache`.
+    let reuse = state
+        .targets()
+        .filter(|_| refusal.is_none() && target_cache::is_plain(&request))
+        .map(|targets| Reuse {
+            targets,
+            target: request.uri().clone(),
+            accept: request.headers().get(header::ACCEPT).cloned(),
+            generation: state.snapshot().current().generation(),
+        });
+    let served_before = reuse.as_ref().and_then(Reuse::served_before);
     let result = if let Some(refusal) = refusal {
         Ok(request
             .into_response(refusal.error_response())
+            .map_into_right_body())
+    } else if let Some(served) = served_before {
+        Ok(request
+            .into_response(served.respond())
             .map_into_right_body())
     } else {
         request.extensions_mut().insert(request_id.clone());
@@ -91,7 +111,10 @@ pub(crate) async fn front(
             Ok(response) if is_options && is_plain_refusal(&response) => {
                 Ok(refused_preflight_as_json(response).await)
             }
-            Ok(response) => Ok(response.map_into_left_body()),
+            Ok(response) => Ok(match reuse {
+                Some(reuse) if is_reusable(&response) => reuse.keep(response),
+                _ => response.map_into_left_body(),
+            }),
             Err(error) => Err(error),
         }
     };
@@ -122,6 +145,59 @@ pub(crate) async fn front(
         );
     }
     result
+}
+
+/// A plain request's place in the target cache: what it is looked up, and its answer kept, by.
+struct Reuse<'a> {
+    targets: &'a TargetCache,
+    target: Uri,
+    accept: Option<HeaderValue>,
+    /// The snapshot generation when the request arrived: an answer kept under it is computed
+    /// from it or a newer one, and a newer one drops the entry at the next lookup.
+    generation: u64,
+}
+
+impl Reuse<'_> {
+    fn target(&self) -> &str {
+        self.target
+            .path_and_query()
+            .map_or_else(|| self.target.path(), PathAndQuery::as_str)
+    }
+
+    fn served_before(&self) -> Option<Arc<ServedAnswer>> {
+        self.targets
+            .get(self.target(), self.accept.as_ref(), self.generation)
+    }
+
+    /// Keeps `response` for the next request for the same target, when its whole body is in
+    /// memory, and passes it on.
+    fn keep<B: MessageBody>(
+        self,
+        response: ServiceResponse<B>,
+    ) -> ServiceResponse<EitherBody<B, BoxBody>> {
+        let (request, response) = response.into_parts();
+        let (head, body) = response.into_parts();
+        match body.try_into_bytes() {
+            Ok(bytes) => {
+                let target = self.target().to_owned();
+                self.targets.keep(
+                    &target,
+                    self.accept,
+                    head.headers(),
+                    bytes.clone(),
+                    self.generation,
+                );
+                ServiceResponse::new(request, head.set_body(BoxBody::new(bytes)))
+                    .map_into_right_body()
+            }
+            Err(body) => ServiceResponse::new(request, head.set_body(body)).map_into_left_body(),
+        }
+    }
+}
+
+/// A 200 its route marked as depending only on the URL, `Accept` and the snapshot.
+fn is_reusable<B>(response: &ServiceResponse<B>) -> bool {
+    response.status() == StatusCode::OK && target_cache::is_marked(response.response())
 }
 
 /// Bytes the header lines took on the wire: `Name: value` and the line end, each.

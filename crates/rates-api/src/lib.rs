@@ -23,6 +23,7 @@ mod response_cache;
 mod routes;
 mod state;
 mod streaming;
+mod target_cache;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::web::Bytes;
 
 /// The header carrying the id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -53,24 +54,55 @@ fn is_sane(id: &[u8]) -> bool {
 /// `{prefix}-{counter}` in hex, cheaper than a random UUID per request.
 #[derive(Debug)]
 pub(crate) struct IdGenerator {
-    prefix: u64,
+    /// The prefix in hex and the `-`.
+    prefix: [u8; PREFIX_LEN],
     counter: AtomicU64,
 }
 
+/// 16 hex digits and `-`.
+const PREFIX_LEN: usize = 17;
+
 impl IdGenerator {
     pub(crate) fn new() -> IdGenerator {
+        let mut text = Vec::with_capacity(PREFIX_LEN);
+        push_hex(&mut text, rand::random(), 16);
+        text.push(b'-');
+        let mut prefix = [b'-'; PREFIX_LEN];
+        for (byte, digit) in prefix.iter_mut().zip(text) {
+            *byte = digit;
+        }
         IdGenerator {
-            prefix: rand::random(),
+            prefix,
             counter: AtomicU64::new(0),
         }
     }
 
     fn next(&self) -> RequestId {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let text = format!("{:016x}-{n:x}", self.prefix);
+        // Written by hand: `format!` was a tenth of the request path's own time.
+        let mut id = Vec::with_capacity(PREFIX_LEN + 16);
+        id.extend_from_slice(&self.prefix);
+        let digits = (16 - n.leading_zeros() / 4).max(1);
+        push_hex(&mut id, n, digits);
         // Hex digits and '-' are always a valid header value.
-        RequestId(HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("-")))
+        RequestId(
+            HeaderValue::from_maybe_shared(Bytes::from(id))
+                .unwrap_or(HeaderValue::from_static("-")),
+        )
     }
+}
+
+/// Appends the last `digits` hex digits of `value`.
+fn push_hex(out: &mut Vec<u8>, value: u64, digits: u32) {
+    out.extend((0..digits).rev().map(|place| {
+        let nibble = (value >> (4 * place)) & 0xf;
+        let nibble = u8::try_from(nibble).unwrap_or(0);
+        if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        }
+    }));
 }
 
 #[cfg(test)]
@@ -120,6 +152,24 @@ mod tests {
         }
         let none = RequestId::from_headers(&HeaderMap::new(), &generator);
         assert!(is_sane(none.as_str().as_bytes()));
+    }
+
+    #[test]
+    fn generated_ids_are_the_prefix_and_the_counter_in_hex() {
+        let generator = IdGenerator::new();
+        let prefix = std::str::from_utf8(&generator.prefix).unwrap().to_owned();
+        assert!(prefix.ends_with('-') && prefix.len() == 17);
+        let ids: Vec<String> = (0..17)
+            .map(|_| generator.next().as_str().to_owned())
+            .collect();
+        assert_eq!(ids[0], format!("{prefix}0"));
+        assert_eq!(ids[10], format!("{prefix}a"));
+        assert_eq!(ids[16], format!("{prefix}10"));
+        generator.counter.store(u64::MAX, Ordering::Relaxed);
+        assert_eq!(
+            generator.next().as_str(),
+            format!("{prefix}ffffffffffffffff")
+        );
     }
 
     #[test]

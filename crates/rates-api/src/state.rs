@@ -16,6 +16,7 @@ use crate::read_through::{ReadThrough, ReadThroughSlot};
 use crate::request_id::IdGenerator;
 use crate::response_cache::{CacheConfig, ResponseCache};
 use crate::routes::RenderedDocument;
+use crate::target_cache::TargetCache;
 
 /// Longest range `/rates/{start}..{end}/` serves: a leap year, so any calendar year fits.
 pub const DEFAULT_MAX_RANGE_DAYS: u32 = 366;
@@ -26,6 +27,10 @@ pub const DEFAULT_MAX_URI_BYTES: usize = 2048;
 /// Most bytes of header lines (`Name: value` and its line end, summed) read: 32 KiB. actix-http
 /// reads heads of up to 128 KiB, far more than any client of this API needs.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The share of the response cache's byte budget ([`CacheConfig::max_bytes`]) the cache of
+/// answers by request target may hold besides: 1 in 4.
+const TARGET_CACHE_SHARE: usize = 4;
 
 /// Which browser origins may read the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +113,7 @@ pub struct ApiState {
     snapshot: SharedSnapshot,
     config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
+    targets: Arc<TargetCache>,
     keys: Arc<KeyChecker>,
     read_through: Option<Arc<ReadThroughSlot>>,
     /// `None` with `server.metrics = false` (nothing is counted), or if the metrics could not be
@@ -132,6 +138,11 @@ impl ApiState {
     /// State answering from `snapshot` (kept current by whoever built it), writing to `store`.
     pub fn with_snapshot(store: Store, snapshot: SharedSnapshot, config: ApiConfig) -> ApiState {
         let cache = Arc::new(ResponseCache::new(config.cache));
+        // Its entries mostly share their bodies with the response cache's.
+        let targets = Arc::new(TargetCache::new(
+            config.cache.max_bytes / TARGET_CACHE_SHARE,
+            config.cache.max_age,
+        ));
         let keys = Arc::new(KeyChecker::new(config.key_checks));
         let limiter = config
             .rate_limit
@@ -150,6 +161,7 @@ impl ApiState {
             snapshot,
             config: Arc::new(config),
             cache,
+            targets,
             keys,
             read_through: None,
             metrics,
@@ -219,5 +231,17 @@ impl ApiState {
     /// The answer cache (exposed for tests and metrics).
     pub fn cache(&self) -> &ResponseCache {
         &self.cache
+    }
+
+    /// Answers served before, by request target; `None` while read-through is on (a request
+    /// for a date not held must reach its route).
+    pub(crate) fn targets(&self) -> Option<&TargetCache> {
+        self.read_through.is_none().then_some(&*self.targets)
+    }
+
+    /// Requests answered again from an answer served before for the same URL, without routing
+    /// (see the crate's `target_cache` module), since start.
+    pub fn reused_answers(&self) -> u64 {
+        self.targets.hits()
     }
 }

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 mod application;
+pub mod log_queue;
 pub mod logging;
 mod read_through;
 mod scheduler;

@@ -3,35 +3,38 @@
 //! a thread of their own.
 //!
 //! Logging never makes a request, a signal handler or shutdown wait for stderr. Threads that log
-//! only format the line and hand it to a bounded queue ([`QUEUED_LINES`]); the writing thread
-//! empties it into stderr in batches. When stderr is slower than the lines come (a reader that
-//! stalls, a pipe nobody reads), the queue fills and further lines are **dropped and counted**
-//! rather than blocking the threads that log; [`Logging::dropped_lines`] says how many, and a
-//! warning says so once stderr takes lines again. [`Logging::finish`] gives the queue a bounded
-//! time to drain at exit.
+//! only format the line and append it to a bounded queue ([`QUEUED_BYTES`],
+//! [`crate::log_queue`]); the writing thread empties it into stderr in batches. When stderr is
+//! slower than the lines come (a reader that stalls, a pipe nobody reads), the queue fills and
+//! further lines are **dropped and counted** rather than blocking the threads that log;
+//! [`Logging::dropped_lines`] says how many, and a warning says so once stderr takes lines
+//! again. [`Logging::finish`] gives the queue a bounded time to drain at exit.
 //!
 //! `RUST_LOG` takes a default level and `target=level` rules, comma-separated, as env_logger does
 //! (`info`, `warn,rates_api::access=info`, `info,rates_api::access=off`). Whatever it says, the
 //! `ureq` target is held at `info`: ureq logs each request's URL at `debug`, and the classic Fixer
 //! host takes the access key in the query string.
 
-use std::io::{self, BufWriter, Write};
+use std::cell::RefCell;
+use std::io::{self, Write};
 use std::str::FromStr;
-use std::sync::mpsc;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus::IntCounter;
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::fmt::format::debug_fn;
+use tracing_subscriber::fmt::format::{debug_fn, Writer};
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer as _, SubscriberExt as _};
 
-/// Lines waiting for stderr at most; past that, new lines are dropped and counted.
-pub const QUEUED_LINES: usize = 16 * 1024;
+use crate::log_queue::{LineQueue, QueueWriter};
+
+/// Bytes of lines waiting for stderr at most (some ten thousand access lines); past that, new
+/// lines are dropped and counted.
+pub const QUEUED_BYTES: usize = 1024 * 1024;
 
 /// How often the count of dropped lines is checked, and reported if it grew.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -62,8 +65,8 @@ pub enum LogFormat {
 /// The installed logger; keep it until the end of `main` and call [`Logging::finish`] there.
 #[must_use = "dropping it stops the log writer; call `finish` at the end of main"]
 pub struct Logging {
-    guard: Option<WorkerGuard>,
-    dropped: ErrorCounter,
+    /// `None` when the writing thread could not start (lines then go to stderr directly).
+    queue: Option<(LineQueue, QueueWriter)>,
 }
 
 impl std::fmt::Debug for Logging {
@@ -77,7 +80,9 @@ impl std::fmt::Debug for Logging {
 impl Logging {
     /// Lines dropped so far because stderr did not take them fast enough.
     pub fn dropped_lines(&self) -> usize {
-        self.dropped.dropped_lines()
+        self.queue
+            .as_ref()
+            .map_or(0, |(queue, _)| queue.dropped_lines())
     }
 
     /// Reports any dropped lines, then waits at most a couple of seconds for the queued lines to
@@ -90,20 +95,8 @@ impl Logging {
                 "{dropped} log lines were dropped in all because stderr did not take them"
             );
         }
-        let Some(guard) = self.guard.take() else {
-            return;
-        };
-        // Dropping the guard flushes the queue, but waits on a writer that may be stuck in a
-        // write to a full pipe (and then prints to stdout): let a thread of its own wait.
-        let (done, finished) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("log-finish".to_owned())
-            .spawn(move || {
-                drop(guard);
-                let _ = done.send(());
-            });
-        if spawned.is_ok() {
-            let _ = finished.recv_timeout(FINISH_TIMEOUT);
+        if let Some((_, writer)) = self.queue.take() {
+            writer.finish(FINISH_TIMEOUT);
         }
     }
 }
@@ -170,6 +163,48 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for RefusalCounter {
     }
 }
 
+/// Line times as `2024-01-02T03:04:05.678901Z` (UTC, microseconds), as `tracing-subscriber`'s
+/// default timer writes them, but with the date and time of day formatted once a second per
+/// thread: formatting the whole time for every line was a quarter of an access line's cost.
+struct UtcMicros;
+
+impl FormatTime for UtcMicros {
+    fn format_time(&self, writer: &mut Writer<'_>) -> std::fmt::Result {
+        thread_local! {
+            /// The second last formatted, and its text up to the fraction's point.
+            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let (seconds, micros) = (now.as_secs(), now.subsec_micros());
+        SECOND.with(|second| {
+            let mut second = second.borrow_mut();
+            if second.0 != seconds {
+                *second = (seconds, second_text(seconds));
+            }
+            write!(writer, "{}{micros:06}Z", second.1)
+        })
+    }
+}
+
+/// `2024-01-02T03:04:05.` for `seconds` since the Unix epoch.
+fn second_text(seconds: u64) -> String {
+    let time = i64::try_from(seconds)
+        .ok()
+        .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
+        time.year(),
+        u8::from(time.month()),
+        time.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
+}
+
 /// The subscriber: `filter`, then lines in `format` to `writer`. Separate from [`init`] so tests
 /// can write into a buffer.
 pub fn subscriber<W>(
@@ -186,6 +221,7 @@ where
     let registry = tracing_subscriber::registry().with(RefusalCounter.with_filter(refusals));
     let lines = tracing_subscriber::fmt::layer()
         .with_ansi(false)
+        .with_timer(UtcMicros)
         .with_writer(writer);
     match format {
         // Text lines are the message alone: events that also carry their parts as fields (the
@@ -222,16 +258,21 @@ pub fn init(format: LogFormat) -> Logging {
     let rules = std::env::var("RUST_LOG").ok();
     let (filter, complaint) = filter(rules.as_deref());
     let max_level = max_level(&filter);
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(QUEUED_LINES)
-        .thread_name("log-writer")
-        .finish(BufWriter::with_capacity(64 * 1024, io::stderr()));
-    let dropped = writer.error_counter();
-    let logging = Logging {
-        guard: Some(guard),
-        dropped: dropped.clone(),
+    let queue = match LineQueue::start(io::stderr(), QUEUED_BYTES, "log-writer") {
+        Ok(queue) => queue,
+        Err(error) => {
+            // Without its thread, lines are written by the threads that log.
+            let _ = writeln!(
+                io::stderr(),
+                "rates-server: warning: cannot start the log writer ({error}); writing directly"
+            );
+            let _ = tracing::subscriber::set_global_default(subscriber(filter, format, io::stderr));
+            return Logging { queue: None };
+        }
     };
+    let writer = queue.0.clone();
+    let dropped = queue.0.clone();
+    let logging = Logging { queue: Some(queue) };
     if let Err(error) = tracing::subscriber::set_global_default(subscriber(filter, format, writer))
     {
         let _ = writeln!(
@@ -280,7 +321,7 @@ fn max_level(filter: &Targets) -> log::LevelFilter {
 
 /// Every [`DROP_REPORT_INTERVAL`], logs how many lines were dropped since the last report, if
 /// any. While stderr is still stuck the report is dropped too, and counted in the next one.
-fn report_drops(dropped: &ErrorCounter) {
+fn report_drops(dropped: &LineQueue) {
     let mut reported = 0;
     loop {
         std::thread::sleep(DROP_REPORT_INTERVAL);
@@ -339,6 +380,23 @@ mod tests {
         assert_eq!(complaint, None);
         tracing::subscriber::with_default(subscriber(filter, format, captured.clone()), emit);
         captured.text()
+    }
+
+    #[test]
+    fn line_times_are_utc_with_microseconds_as_before() {
+        assert_eq!(second_text(0), "1970-01-01T00:00:00.");
+        assert_eq!(second_text(1_704_164_645), "2024-01-02T03:04:05.");
+        let mut text = String::new();
+        UtcMicros.format_time(&mut Writer::new(&mut text)).unwrap();
+        let mut default = String::new();
+        tracing_subscriber::fmt::time::SystemTime
+            .format_time(&mut Writer::new(&mut default))
+            .unwrap();
+        assert_eq!(text.len(), "2024-01-02T03:04:05.678901Z".len(), "{text}");
+        assert_eq!(text.len(), default.len(), "{text} / {default}");
+        assert!(text.ends_with('Z') && text.as_bytes()[19] == b'.', "{text}");
+        // The same second (unless this ran across a second's end).
+        assert_eq!(text[..17], default[..17], "{text} / {default}");
     }
 
     #[test]

@@ -71,7 +71,8 @@ impl GetResource {
 
 /// Serves the answer cached under `key`, or computes it with `render` from the current
 /// snapshot, keeps it and serves it; identical requests arriving together compute once, and
-/// conditional request headers are honoured either way.
+/// conditional request headers are honoured either way. A 200 is marked reusable for the same
+/// URL ([`crate::target_cache`]): `key` and the snapshot decide it.
 ///
 /// `render` runs on the async worker itself: it only reads memory (a year of rates rebased and
 /// encoded takes about a millisecond), so no blocking pool is involved and the work in progress
@@ -91,5 +92,9 @@ where
         .cache()
         .get_or_render(key, snapshot.generation(), || render(&snapshot))
         .await?;
-    Ok(answer.respond(request.headers()))
+    let mut response = answer.respond(request.headers());
+    if response.status() == actix_web::http::StatusCode::OK {
+        crate::target_cache::mark_reusable(&mut response);
+    }
+    Ok(response)
 }

@@ -108,6 +108,10 @@ fn a_revoked_key_stops_working_within_seconds_without_a_restart() -> TestResult 
     }
     // The refresher reads the keys every second by default.
     assert!(revoked_at.elapsed() < Duration::from_secs(2));
+    assert!(
+        app.state.reused_answers() > 0,
+        "the key is checked even for an answer served from memory by URL"
+    );
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use actix_web::http::header::HttpDate;
 use rates_domain::{parse_date, Currency, RateTable, Source};
 
-use crate::helpers::{databases, spawn_app, spawn_app_with_sample, TestResult};
+use crate::helpers::{databases, spawn_app, spawn_app_with_sample, TestApp, TestResult};
 
 #[test]
 fn answers_carry_validators_and_freshness() -> TestResult {
@@ -115,14 +115,7 @@ fn a_corrected_value_changes_the_body_and_the_etag_within_a_second() -> TestResu
         let before = app.get("/rates/2024-01-02/?symbols=USD")?;
         assert_eq!(before.json()?["rates"]["USD"], 1.0956);
         let range_before = app.get("/rates/2024-01-01..2024-01-03/?symbols=USD")?;
-        // A source revises one value.
-        let corrected = RateTable::from_raw(
-            parse_date("2024-01-02")?,
-            Currency::EUR,
-            [("USD", 1.0957), ("GBP", 0.86645)],
-        )?;
-        app.store().upsert_rate_table(&corrected, Source::Fixer)?;
-        app.wait_until_current()?;
+        correct_usd_on_2024_01_02(&app)?;
         let after = app.get("/rates/2024-01-02/?symbols=USD")?;
         assert!(after.body.contains(r#""USD":1.0957"#), "{}", after.body);
         assert_ne!(before.header("etag"), after.header("etag"));
@@ -153,5 +146,69 @@ fn repeated_answers_come_from_the_cache() -> TestResult {
     assert_eq!(first.body, cached.body);
     assert_eq!(first.header("etag"), cached.header("etag"));
     assert_eq!(app.state.cache().renders(), renders, "not computed again");
+    Ok(())
+}
+
+#[test]
+fn a_url_asked_again_gets_the_same_answer_without_routing_and_only_plain_requests_do() -> TestResult
+{
+    let app = spawn_app()?;
+    let url = "/rates/2024-01-02/?symbols=USD,GBP";
+    let first = app.get(url)?;
+    let reused = app.state.reused_answers();
+    let again = app.get(url)?;
+    assert_eq!(app.state.reused_answers(), reused + 1, "answered again");
+    assert_eq!((again.status, &again.body), (200, &first.body));
+    for header in [
+        "etag",
+        "last-modified",
+        "cache-control",
+        "content-type",
+        "vary",
+    ] {
+        assert_eq!(again.header(header), first.header(header), "{header}");
+    }
+    assert!(again.header("x-request-id").is_some());
+    assert_ne!(again.header("x-request-id"), first.header("x-request-id"));
+
+    // What depends on the request's own headers goes through the routes every time.
+    let from_browser = app.get_with(url, &[("Origin", "https://example.com")])?;
+    assert_eq!(
+        from_browser.header("access-control-allow-origin"),
+        Some("*")
+    );
+    let etag = first.header("etag").ok_or("no etag")?;
+    let revalidated = app.get_with(url, &[("If-None-Match", etag)])?;
+    assert_eq!(revalidated.status, 304);
+    let csv = app.get_with(url, &[("Accept", "text/csv")])?;
+    assert!(csv
+        .header("content-type")
+        .is_some_and(|kind| kind.starts_with("text/csv")));
+    assert!(csv.body.starts_with("date,"), "{}", csv.body);
+    assert_eq!(app.state.reused_answers(), reused + 1);
+
+    // Errors are never answered again from memory.
+    for _ in 0..2 {
+        assert_eq!(app.get("/rates/2024-01-06/")?.status, 404);
+    }
+    assert_eq!(app.state.reused_answers(), reused + 1);
+
+    // A write makes the kept answers stale: the next request computes from the new snapshot.
+    correct_usd_on_2024_01_02(&app)?;
+    let after = app.get(url)?;
+    assert!(after.body.contains(r#""USD":1.0957"#), "{}", after.body);
+    assert_eq!(app.state.reused_answers(), reused + 1);
+    Ok(())
+}
+
+/// A source revises one value (USD on 2024-01-02, 1.0956 to 1.0957) and the app sees it.
+fn correct_usd_on_2024_01_02(app: &TestApp) -> TestResult {
+    let corrected = RateTable::from_raw(
+        parse_date("2024-01-02")?,
+        Currency::EUR,
+        [("USD", 1.0957), ("GBP", 0.86645)],
+    )?;
+    app.store().upsert_rate_table(&corrected, Source::Fixer)?;
+    app.wait_until_current()?;
     Ok(())
 }
