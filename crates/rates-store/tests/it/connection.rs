@@ -101,6 +101,12 @@ fn a_plain_path_opens_sqlite_in_wal_mode() -> TestResult {
     // The WAL file exists only in WAL mode; reading the mode directly confirms it.
     use diesel::prelude::*;
     let mut connection = diesel::SqliteConnection::establish(path.to_str().ok_or("utf-8")?)?;
+    // The store's last connection may still be closing (and checkpointing the WAL) on a pool
+    // thread: wait for its lock rather than fail with "database is locked".
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut connection,
+        "PRAGMA busy_timeout = 5000",
+    )?;
     #[derive(QueryableByName)]
     struct Mode {
         #[diesel(sql_type = diesel::sql_types::Text)]
