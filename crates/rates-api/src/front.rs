@@ -2,10 +2,9 @@
 //! refuses over-long request targets and header sections, checks API keys when they are
 //! required ([`crate::auth`]) and rate limits ([`crate::rate_limit`]), turns a CORS preflight
 //! refused by actix-cors (plain text) into the JSON error shape, counts the answer in the
-//! [`crate::metrics`] and writes the
-//! request log line. A plain request for a URL answered before is answered here, from the
-//! [`crate::target_cache`], without routing. One middleware rather than three, because each layer costs an allocation
-//! and a boxed future on every request.
+//! [`crate::metrics`] and writes the request log line. A plain request for a URL answered before
+//! is answered here, from the [`crate::target_cache`], without routing. One middleware rather
+//! than three, because each layer costs an allocation and a boxed future on every request.
 
 use std::net::IpAddr;
 use std::sync::Arc;
