@@ -7,6 +7,7 @@
 //! than three, because each layer costs an allocation and a boxed future on every request.
 
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +23,7 @@ use crate::auth;
 use crate::error::{shorten, ApiError};
 use crate::metrics;
 use crate::rate_limit::{self, Client, Decision};
-use crate::request_id::RequestId;
+use crate::request_id::{RequestId, WorkerIds};
 use crate::request_log::{self, ACCESS_LOG_TARGET};
 use crate::state::ApiState;
 use crate::target_cache::{self, ServedAnswer, TargetCache};
@@ -31,7 +32,7 @@ use crate::target_cache::{self, ServedAnswer, TargetCache};
 const MAX_QUOTED_REFUSAL: usize = 200;
 
 /// What the front middleware needs from the configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct FrontConfig {
     pub max_uri_bytes: usize,
     pub max_header_bytes: usize,
@@ -39,24 +40,30 @@ pub(crate) struct FrontConfig {
     /// Whether requests need an API key.
     pub auth_required: bool,
     pub state: ApiState,
+    /// This worker's answers served before; `None` while read-through is on.
+    pub targets: Option<TargetCache>,
+    /// This worker's request ids.
+    pub request_ids: WorkerIds,
 }
 
 pub(crate) async fn front(
-    config: FrontConfig,
+    config: Rc<FrontConfig>,
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
     let started = Instant::now();
     let state = &config.state;
-    let request_id = RequestId::from_headers(request.headers(), state.request_ids());
+    let request_id = RequestId::from_headers(request.headers(), &config.request_ids);
     let route = metrics::route_label(request.path());
     let client = request_log::client_address(
         request.peer_addr().map(|address| address.ip()),
         request.headers(),
         &config.trusted_proxies,
     );
+    // Kept for the log line and the target cache: the request itself is passed on.
+    let target = request.uri().clone();
     let logged = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO)
-        .then(|| (request.method().clone(), request.path().to_owned()));
+        .then(|| request.method().clone());
 
     let length = request
         .uri()
@@ -85,14 +92,15 @@ pub(crate) async fn front(
     }
     // A plain request for a URL answered before is answered again from memory, with no
     // routing: see `target_cache`.
-    let reuse = state
-        .targets()
+    let reuse = config
+        .targets
+        .as_ref()
         .filter(|_| refusal.is_none() && target_cache::is_plain(&request))
         .map(|targets| Reuse {
             targets,
-            target: request.uri().clone(),
+            target: &target,
             accept: request.headers().get(header::ACCEPT).cloned(),
-            generation: state.snapshot().current().generation(),
+            generation: state.snapshot().generation(),
         });
     let served_before = reuse.as_ref().and_then(Reuse::served_before);
     let result = if let Some(refusal) = refusal {
@@ -133,11 +141,11 @@ pub(crate) async fn front(
     if let Some(metrics) = state.metrics() {
         metrics.observe_request(route, status.as_u16(), started.elapsed());
     }
-    if let Some((method, path)) = logged {
+    if let Some(method) = logged {
         request_log::write_line(
             client,
             &method,
-            &path,
+            target.path(),
             status,
             started.elapsed(),
             &request_id,
@@ -149,7 +157,7 @@ pub(crate) async fn front(
 /// A plain request's place in the target cache: what it is looked up, and its answer kept, by.
 struct Reuse<'a> {
     targets: &'a TargetCache,
-    target: Uri,
+    target: &'a Uri,
     accept: Option<HeaderValue>,
     /// The snapshot generation when the request arrived: an answer kept under it is computed
     /// from it or a newer one, and a newer one drops the entry at the next lookup.
@@ -163,7 +171,7 @@ impl Reuse<'_> {
             .map_or_else(|| self.target.path(), PathAndQuery::as_str)
     }
 
-    fn served_before(&self) -> Option<Arc<ServedAnswer>> {
+    fn served_before(&self) -> Option<Rc<ServedAnswer>> {
         self.targets
             .get(self.target(), self.accept.as_ref(), self.generation)
     }

@@ -54,13 +54,17 @@ pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
 /// ```
 pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
     let config = state.config().clone();
-    let front_config = front::FrontConfig {
+    // Shared by reference count within the worker: cloning the configuration itself (the state's
+    // handles) for each request showed in profiles.
+    let front_config = std::rc::Rc::new(front::FrontConfig {
         max_uri_bytes: config.max_uri_bytes,
         max_header_bytes: config.max_header_bytes,
         trusted_proxies: config.trusted_proxies.clone().into(),
         auth_required: config.auth == AuthMode::ApiKey,
+        targets: state.worker_targets(),
+        request_ids: state.worker_request_ids(),
         state: state.clone(),
-    };
+    });
     let scope = web::scope("")
         .app_data(web::Data::new(state))
         .app_data(extractor_errors::query_config())
@@ -70,7 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
     let scope = fixer_api::register(page::register(routes::register(scope)))
         .wrap(cors::cors(&config.cors))
         .wrap(from_fn(move |request, next| {
-            front::front(front_config.clone(), request, next)
+            front::front(std::rc::Rc::clone(&front_config), request, next)
         }));
     cfg.service(scope);
     // Targets the scope cannot match (`OPTIONS *`, anything not starting with `/`) reach the

@@ -7,6 +7,7 @@
 //! held) are set when `/metrics` is scraped. Routes are labelled by their pattern
 //! ([`route_label`]), never by the raw path, so clients cannot grow the label sets.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus::{
@@ -71,13 +72,23 @@ impl IngestOutcome {
     }
 }
 
+/// A known route's duration histogram and its count of 200s.
+#[derive(Debug)]
+struct RouteSeries {
+    route: &'static str,
+    duration: Histogram,
+    answered_ok: OnceLock<IntCounter>,
+}
+
 /// The server's metrics and their registry.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
-    route_durations: Vec<(&'static str, Histogram)>,
+    /// Each known route's series, found once: looking a series up by its labels hashes them
+    /// and takes the vector's lock, on every request.
+    routes: Vec<RouteSeries>,
     latest_date_age_days: Gauge,
     snapshot_values: IntGauge,
     snapshot_days: IntGauge,
@@ -172,13 +183,14 @@ impl Metrics {
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-        let route_durations = ROUTES
+        let routes = ROUTES
             .iter()
             .map(|route| {
-                Ok((
-                    *route,
-                    http_duration.get_metric_with_label_values(&[route])?,
-                ))
+                Ok(RouteSeries {
+                    route,
+                    duration: http_duration.get_metric_with_label_values(&[route])?,
+                    answered_ok: OnceLock::new(),
+                })
             })
             .collect::<Result<Vec<_>, prometheus::Error>>()?;
         for outcome in [
@@ -193,7 +205,7 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
-            route_durations,
+            routes,
             latest_date_age_days,
             snapshot_values,
             snapshot_days,
@@ -209,16 +221,27 @@ impl Metrics {
 
     /// Counts and times one answer.
     pub(crate) fn observe_request(&self, route: &'static str, status: u16, elapsed: Duration) {
-        self.http_requests
-            .with_label_values(&[route, status_label(status)])
-            .inc();
         let seconds = elapsed.as_secs_f64();
-        match self.route_durations.iter().find(|(name, _)| *name == route) {
-            Some((_, histogram)) => histogram.observe(seconds),
-            None => self
-                .http_duration
+        let Some(series) = self.routes.iter().find(|series| series.route == route) else {
+            self.http_requests
+                .with_label_values(&[route, status_label(status)])
+                .inc();
+            self.http_duration
                 .with_label_values(&[route])
-                .observe(seconds),
+                .observe(seconds);
+            return;
+        };
+        series.duration.observe(seconds);
+        if status == 200 {
+            // Created at the first 200, so that a route never answered shows no series.
+            series
+                .answered_ok
+                .get_or_init(|| self.http_requests.with_label_values(&[route, "200"]))
+                .inc();
+        } else {
+            self.http_requests
+                .with_label_values(&[route, status_label(status)])
+                .inc();
         }
     }
 

@@ -6,7 +6,8 @@
 //! the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Anyone else's
 //! `X-Forwarded-For` is ignored, so a client cannot put a made-up address in the log.
 
-use std::fmt;
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -59,32 +60,117 @@ pub(crate) fn write_line(
     elapsed: Duration,
     request_id: &RequestId,
 ) {
-    struct Client(Option<IpAddr>);
-    impl fmt::Display for Client {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self.0 {
-                Some(address) => write!(f, "{address}"),
-                None => f.write_str("-"),
-            }
+    thread_local! {
+        /// The line being written, kept so that each line does not allocate.
+        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    let emit = |line: &str| {
+        // The line as text, and its parts as fields for structured (JSON) logs. Text lines show
+        // only the message, written here by hand: formatted through `format_args!`, it was the
+        // largest part of the line's cost.
+        tracing::info!(
+            target: ACCESS_LOG_TARGET,
+            client = %Client(client),
+            method = method.as_str(),
+            path = %Shortened(path),
+            status = status.as_u16(),
+            duration_ms = %Millis(elapsed),
+            request_id = request_id.as_str(),
+            "{line}"
+        );
+    };
+    let write = |line: &mut String| {
+        compose(line, client, method, path, status, elapsed, request_id);
+        emit(line);
+    };
+    LINE.with(|line| match line.try_borrow_mut() {
+        Ok(mut line) => write(&mut line),
+        // Only if a subscriber wrote a request line from inside this one.
+        Err(_) => write(&mut String::new()),
+    });
+}
+
+/// Writes the line's text into `line` (cleared first):
+/// `{client} "{method} {path}" {status} {milliseconds}ms id={request id}`.
+fn compose(
+    line: &mut String,
+    client: Option<IpAddr>,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    elapsed: Duration,
+    request_id: &RequestId,
+) {
+    line.clear();
+    push_client(line, client);
+    line.push_str(" \"");
+    line.push_str(method.as_str());
+    line.push(' ');
+    let (shown, cut) = shortened(path);
+    line.push_str(shown);
+    if cut {
+        line.push('…');
+    }
+    line.push_str("\" ");
+    line.push_str(itoa::Buffer::new().format(status.as_u16()));
+    line.push(' ');
+    push_millis(line, elapsed);
+    line.push_str("ms id=");
+    line.push_str(request_id.as_str());
+}
+
+/// The client address, `-` when unknown.
+struct Client(Option<IpAddr>);
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(address) => write!(f, "{address}"),
+            None => f.write_str("-"),
         }
     }
-    // The line as text, and its parts as fields for structured (JSON) logs.
-    tracing::info!(
-        target: ACCESS_LOG_TARGET,
-        client = %Client(client),
-        method = method.as_str(),
-        path = %Shortened(path),
-        status = status.as_u16(),
-        duration_ms = %Millis(elapsed),
-        request_id = request_id.as_str(),
-        "{} \"{} {}\" {} {}ms id={}",
-        Client(client),
-        method.as_str(),
-        Shortened(path),
-        status.as_u16(),
-        Millis(elapsed),
-        request_id.as_str()
-    );
+}
+
+/// Appends the client address as [`Client`] shows it; IPv4 by hand, the common case.
+fn push_client(line: &mut String, client: Option<IpAddr>) {
+    match client {
+        Some(IpAddr::V4(address)) => {
+            let mut digits = itoa::Buffer::new();
+            for (index, octet) in address.octets().into_iter().enumerate() {
+                if index > 0 {
+                    line.push('.');
+                }
+                line.push_str(digits.format(octet));
+            }
+        }
+        other => {
+            let _ = write!(line, "{}", Client(other));
+        }
+    }
+}
+
+/// Appends `elapsed` as [`Millis`] shows it.
+fn push_millis(line: &mut String, elapsed: Duration) {
+    let micros = micros(elapsed);
+    let mut digits = itoa::Buffer::new();
+    line.push_str(digits.format(micros / 1000));
+    line.push('.');
+    let fraction = micros % 1000;
+    if fraction < 100 {
+        line.push('0');
+    }
+    if fraction < 10 {
+        line.push('0');
+    }
+    line.push_str(digits.format(fraction));
+}
+
+/// `elapsed` in whole microseconds, rounded.
+fn micros(elapsed: Duration) -> u64 {
+    elapsed
+        .as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from((elapsed.subsec_nanos() + 500) / 1000))
 }
 
 /// A duration in milliseconds with three decimals (`0.012`), rounded to the microsecond;
@@ -93,24 +179,34 @@ struct Millis(Duration);
 
 impl fmt::Display for Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let micros = self
-            .0
-            .as_secs()
-            .saturating_mul(1_000_000)
-            .saturating_add(u64::from((self.0.subsec_nanos() + 500) / 1000));
+        let micros = micros(self.0);
         write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }
 
-/// The path, cut after [`MAX_LOGGED_PATH`] characters.
+/// `path` cut after [`MAX_LOGGED_PATH`] characters, and whether it was cut.
+fn shortened(path: &str) -> (&str, bool) {
+    // A path of at most that many bytes has at most that many characters.
+    if path.len() <= MAX_LOGGED_PATH {
+        return (path, false);
+    }
+    match path.char_indices().nth(MAX_LOGGED_PATH) {
+        Some((cut, _)) => (path.get(..cut).unwrap_or_default(), true),
+        None => (path, false),
+    }
+}
+
+/// The path, cut after [`MAX_LOGGED_PATH`] characters (`…` marks the cut).
 struct Shortened<'a>(&'a str);
 
 impl fmt::Display for Shortened<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.char_indices().nth(MAX_LOGGED_PATH) {
-            Some((cut, _)) => write!(f, "{}…", self.0.get(..cut).unwrap_or_default()),
-            None => f.write_str(self.0),
+        let (shown, cut) = shortened(self.0);
+        f.write_str(shown)?;
+        if cut {
+            f.write_str("…")?;
         }
+        Ok(())
     }
 }
 
@@ -130,6 +226,67 @@ mod tests {
             HeaderValue::from_str(value).unwrap(),
         );
         headers
+    }
+
+    #[test]
+    fn lines_written_by_hand_read_as_the_formatted_ones_did() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("x-request-id"),
+            HeaderValue::from_static("abc-1"),
+        );
+        let ids = crate::request_id::WorkerIds::new(std::sync::Arc::new(
+            crate::request_id::IdGenerator::new(),
+        ));
+        let id = RequestId::from_headers(&headers, &ids);
+        assert_eq!(id.as_str(), "abc-1");
+        let long = format!("/rates/{}", "é".repeat(300));
+        let clients = [
+            None,
+            Some(ip("127.0.0.1")),
+            Some(ip("10.200.3.45")),
+            Some(ip("::1")),
+            Some(ip("2001:db8::8a2e:370:7334")),
+        ];
+        let paths = ["/", "/rates/2024-01-02/", long.as_str(), &"x".repeat(200)];
+        let durations = [0, 999, 1_500, 12_345, 1_234_567, 61_000_000_000];
+        let mut line = String::new();
+        for client in clients {
+            for path in paths {
+                for nanos in durations {
+                    let elapsed = Duration::from_nanos(nanos);
+                    compose(
+                        &mut line,
+                        client,
+                        &Method::GET,
+                        path,
+                        StatusCode::NOT_FOUND,
+                        elapsed,
+                        &id,
+                    );
+                    let formatted = format!(
+                        "{} \"{} {}\" {} {}ms id={}",
+                        Client(client),
+                        "GET",
+                        Shortened(path),
+                        404,
+                        Millis(elapsed),
+                        id.as_str()
+                    );
+                    assert_eq!(line, formatted);
+                }
+            }
+        }
+        compose(
+            &mut line,
+            None,
+            &Method::GET,
+            &long,
+            StatusCode::OK,
+            Duration::ZERO,
+            &id,
+        );
+        assert!(line.contains(&format!("{}…\"", "é".repeat(193))), "{line}");
     }
 
     #[test]

@@ -13,10 +13,10 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::read_through::{ReadThrough, ReadThroughSlot};
-use crate::request_id::IdGenerator;
+use crate::request_id::{IdGenerator, WorkerIds};
 use crate::response_cache::{CacheConfig, ResponseCache};
 use crate::routes::RenderedDocument;
-use crate::target_cache::TargetCache;
+use crate::target_cache::{TargetCache, TargetCaches};
 
 /// Longest range `/rates/{start}..{end}/` serves: a leap year, so any calendar year fits.
 pub const DEFAULT_MAX_RANGE_DAYS: u32 = 366;
@@ -28,9 +28,9 @@ pub const DEFAULT_MAX_URI_BYTES: usize = 2048;
 /// reads heads of up to 128 KiB, far more than any client of this API needs.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// The share of the response cache's byte budget ([`CacheConfig::max_bytes`]) the cache of
-/// answers by request target may hold besides: 1 in 4.
-const TARGET_CACHE_SHARE: usize = 4;
+/// The share of the response cache's byte budget ([`CacheConfig::max_bytes`]) each worker's cache
+/// of answers by request target may hold besides: 1 in 8 (a quarter in all with two workers).
+const TARGET_CACHE_SHARE: usize = 8;
 
 /// Which browser origins may read the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,7 @@ pub struct ApiState {
     snapshot: SharedSnapshot,
     config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
-    targets: Arc<TargetCache>,
+    targets: Arc<TargetCaches>,
     keys: Arc<KeyChecker>,
     read_through: Option<Arc<ReadThroughSlot>>,
     /// `None` with `server.metrics = false` (nothing is counted), or if the metrics could not be
@@ -139,7 +139,7 @@ impl ApiState {
     pub fn with_snapshot(store: Store, snapshot: SharedSnapshot, config: ApiConfig) -> ApiState {
         let cache = Arc::new(ResponseCache::new(config.cache));
         // Its entries mostly share their bodies with the response cache's.
-        let targets = Arc::new(TargetCache::new(
+        let targets = Arc::new(TargetCaches::new(
             config.cache.max_bytes / TARGET_CACHE_SHARE,
             config.cache.max_age,
         ));
@@ -214,8 +214,9 @@ impl ApiState {
         self.limiter.as_deref()
     }
 
-    pub(crate) fn request_ids(&self) -> &IdGenerator {
-        &self.request_ids
+    /// A new supply of request ids for one worker thread.
+    pub(crate) fn worker_request_ids(&self) -> WorkerIds {
+        WorkerIds::new(Arc::clone(&self.request_ids))
     }
 
     pub(crate) fn openapi(&self) -> &RenderedDocument {
@@ -233,10 +234,12 @@ impl ApiState {
         &self.cache
     }
 
-    /// Answers served before, by request target; `None` while read-through is on (a request
-    /// for a date not held must reach its route).
-    pub(crate) fn targets(&self) -> Option<&TargetCache> {
-        self.read_through.is_none().then_some(&*self.targets)
+    /// A new cache of answers served before, by request target, for one worker thread; `None`
+    /// while read-through is on (a request for a date not held must reach its route).
+    pub(crate) fn worker_targets(&self) -> Option<TargetCache> {
+        self.read_through
+            .is_none()
+            .then(|| self.targets.for_worker())
     }
 
     /// Requests answered again from an answer served before for the same URL, without routing

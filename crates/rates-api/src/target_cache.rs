@@ -21,10 +21,18 @@
 //! metrics and the request log. Entries belong to the snapshot generation they were served
 //! from and go when a request sees a newer one, expire after the response cache's `max_age`,
 //! and stay within a byte budget (oldest out first), as the response cache's do.
+//!
+//! Each worker thread has a cache of its own ([`TargetCaches::for_worker`]), with its own copies
+//! of the headers and of bodies up to [`COPIED_BODY_MAX`]: shared ones would make every answer
+//! count references on memory both workers write to, and those counts, moving between the
+//! cores, cost more under load than the lookup itself. A URL is therefore routed once per
+//! worker before it is answered from here.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use actix_web::body::BoxBody;
@@ -36,6 +44,10 @@ use actix_web::HttpResponse;
 
 /// Bytes an entry costs besides its body and headers (key, map slot, bookkeeping).
 const ENTRY_OVERHEAD: usize = 128;
+
+/// Largest body a worker's cache copies rather than shares with the response cache: sending a
+/// larger one costs far more than counting references to it.
+pub(crate) const COPIED_BODY_MAX: usize = 16 * 1024;
 
 /// The mark of an answer that may be reused for the same target ([`mark_reusable`]).
 #[derive(Debug, Clone, Copy)]
@@ -94,31 +106,73 @@ impl ServedAnswer {
 struct Targets {
     /// The snapshot generation every entry was served from.
     generation: u64,
-    map: HashMap<Box<str>, Arc<ServedAnswer>>,
+    map: HashMap<Box<str>, Rc<ServedAnswer>>,
     /// Targets in insertion order, for eviction.
     order: VecDeque<Box<str>>,
     bytes: usize,
 }
 
-/// Answers served before, keyed by request target; see the module docs.
+/// The target caches of every worker: their budget and their counts of answers reused.
+#[derive(Debug)]
+pub(crate) struct TargetCaches {
+    max_bytes: usize,
+    max_age: Duration,
+    /// Each worker's count of hits, summed by [`TargetCaches::hits`].
+    hits: Mutex<Vec<Arc<AtomicU64>>>,
+}
+
+impl TargetCaches {
+    /// Caches of at most `max_bytes` each (0 keeps nothing), entries kept at most `max_age`.
+    pub(crate) fn new(max_bytes: usize, max_age: Duration) -> TargetCaches {
+        TargetCaches {
+            max_bytes,
+            max_age,
+            hits: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A new, empty cache for one worker thread.
+    pub(crate) fn for_worker(&self) -> TargetCache {
+        let hits = Arc::new(AtomicU64::new(0));
+        self.hits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&hits));
+        TargetCache {
+            max_bytes: self.max_bytes,
+            max_age: self.max_age,
+            targets: RefCell::new(Targets::default()),
+            hits,
+        }
+    }
+
+    /// How many requests the workers answered from their caches, since start.
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|hits| hits.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// One worker's answers served before, keyed by request target; see the module docs.
 #[derive(Debug)]
 pub(crate) struct TargetCache {
     max_bytes: usize,
     max_age: Duration,
-    targets: RwLock<Targets>,
-    hits: AtomicU64,
+    targets: RefCell<Targets>,
+    /// Written by this worker only.
+    hits: Arc<AtomicU64>,
 }
 
 impl TargetCache {
     /// An empty cache holding at most `max_bytes`, each entry for at most `max_age`; 0 bytes
-    /// keeps nothing.
-    pub(crate) fn new(max_bytes: usize, max_age: Duration) -> TargetCache {
-        TargetCache {
-            max_bytes,
-            max_age,
-            targets: RwLock::new(Targets::default()),
-            hits: AtomicU64::new(0),
-        }
+    /// keeps nothing. Not counted in any [`TargetCaches`].
+    #[cfg(test)]
+    fn new(max_bytes: usize, max_age: Duration) -> TargetCache {
+        TargetCaches::new(max_bytes, max_age).for_worker()
     }
 
     /// The answer served before for `target` (path and query) with the same `accept`, from
@@ -128,26 +182,20 @@ impl TargetCache {
         target: &str,
         accept: Option<&HeaderValue>,
         generation: u64,
-    ) -> Option<Arc<ServedAnswer>> {
+    ) -> Option<Rc<ServedAnswer>> {
         if self.max_bytes == 0 {
             return None;
         }
-        {
-            let targets = self.targets.read().unwrap_or_else(PoisonError::into_inner);
-            if targets.generation == generation {
-                let served = targets.map.get(target)?;
-                let reusable =
-                    served.accept.as_ref() == accept && served.stored_at.elapsed() < self.max_age;
-                if reusable {
-                    self.hits.fetch_add(1, Ordering::Relaxed);
-                }
-                return reusable.then(|| Arc::clone(served));
+        let mut targets = self.targets.borrow_mut();
+        if targets.generation == generation {
+            let served = targets.map.get(target)?;
+            let reusable =
+                served.accept.as_ref() == accept && served.stored_at.elapsed() < self.max_age;
+            if reusable {
+                self.hits.fetch_add(1, Ordering::Relaxed);
             }
-            if targets.generation > generation {
-                return None;
-            }
+            return reusable.then(|| Rc::clone(served));
         }
-        let mut targets = self.targets.write().unwrap_or_else(PoisonError::into_inner);
         if targets.generation < generation {
             *targets = Targets {
                 generation,
@@ -172,16 +220,20 @@ impl TargetCache {
             accept,
             headers: headers
                 .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
+                .map(|(name, value)| (name.clone(), own_copy(value)))
                 .collect(),
-            body,
+            body: if body.len() <= COPIED_BODY_MAX {
+                Bytes::copy_from_slice(&body)
+            } else {
+                body
+            },
             stored_at: Instant::now(),
         };
         let weight = served.weight();
         if weight > self.max_bytes {
             return;
         }
-        let mut targets = self.targets.write().unwrap_or_else(PoisonError::into_inner);
+        let mut targets = self.targets.borrow_mut();
         if targets.generation < generation {
             *targets = Targets {
                 generation,
@@ -204,13 +256,22 @@ impl TargetCache {
         }
         targets.bytes += weight;
         targets.order.push_back(target.into());
-        targets.map.insert(target.into(), Arc::new(served));
+        targets.map.insert(target.into(), Rc::new(served));
     }
 
     /// How many requests were answered from this cache, since start.
-    pub(crate) fn hits(&self) -> u64 {
+    #[cfg(test)]
+    fn hits(&self) -> u64 {
         self.hits.load(Ordering::Relaxed)
     }
+}
+
+/// A copy of `value` in memory of its own.
+fn own_copy(value: &HeaderValue) -> HeaderValue {
+    let mut copy = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
+        .unwrap_or_else(|_| value.clone());
+    copy.set_sensitive(value.is_sensitive());
+    copy
 }
 
 #[cfg(test)]

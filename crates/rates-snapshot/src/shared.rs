@@ -185,6 +185,13 @@ impl SharedSnapshot {
         self.inner.current.load_full()
     }
 
+    /// The generation of the current snapshot ([`Snapshot::generation`]), without taking a
+    /// reference to it: cheaper than `current().generation()` for a caller that needs no more,
+    /// as no count shared between threads is touched.
+    pub fn generation(&self) -> u64 {
+        self.inner.current.load().generation()
+    }
+
     /// The active API keys. Never blocks.
     pub fn keys(&self) -> Arc<ApiKeys> {
         self.inner.keys.load_full()
