@@ -24,7 +24,7 @@ use crate::error::{shorten, ApiError};
 use crate::metrics;
 use crate::rate_limit::{self, Client, Decision};
 use crate::request_id::{RequestId, WorkerIds};
-use crate::request_log::{self, ACCESS_LOG_TARGET};
+use crate::request_log::{self, AccessLine, ACCESS_LOG_TARGET};
 use crate::state::ApiState;
 use crate::target_cache::{self, ServedAnswer, TargetCache};
 
@@ -142,14 +142,15 @@ pub(crate) async fn front(
         metrics.observe_request(route, status.as_u16(), started.elapsed());
     }
     if let Some(method) = logged {
-        request_log::write_line(
+        AccessLine {
             client,
-            &method,
-            target.path(),
+            method: &method,
+            path: target.path(),
             status,
-            started.elapsed(),
-            &request_id,
-        );
+            elapsed: started.elapsed(),
+            request_id: &request_id,
+        }
+        .write();
     }
     result
 }

@@ -51,72 +51,71 @@ pub fn client_address(
     )
 }
 
-/// Writes the request line (the caller checked the target is enabled).
-pub(crate) fn write_line(
-    client: Option<IpAddr>,
-    method: &Method,
-    path: &str,
-    status: StatusCode,
-    elapsed: Duration,
-    request_id: &RequestId,
-) {
-    thread_local! {
-        /// The line being written, kept so that each line does not allocate.
-        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
-    }
-    let emit = |line: &str| {
-        // The line as text, and its parts as fields for structured (JSON) logs. Text lines show
-        // only the message, written here by hand: formatted through `format_args!`, it was the
-        // largest part of the line's cost.
-        tracing::info!(
-            target: ACCESS_LOG_TARGET,
-            client = %Client(client),
-            method = method.as_str(),
-            path = %Shortened(path),
-            status = status.as_u16(),
-            duration_ms = %Millis(elapsed),
-            request_id = request_id.as_str(),
-            "{line}"
-        );
-    };
-    let write = |line: &mut String| {
-        compose(line, client, method, path, status, elapsed, request_id);
-        emit(line);
-    };
-    LINE.with(|line| match line.try_borrow_mut() {
-        Ok(mut line) => write(&mut line),
-        // Only if a subscriber wrote a request line from inside this one.
-        Err(_) => write(&mut String::new()),
-    });
+/// One request's line: what [`AccessLine::write`] logs.
+pub(crate) struct AccessLine<'a> {
+    pub client: Option<IpAddr>,
+    pub method: &'a Method,
+    /// The path, without the query string.
+    pub path: &'a str,
+    pub status: StatusCode,
+    pub elapsed: Duration,
+    pub request_id: &'a RequestId,
 }
 
-/// Writes the line's text into `line` (cleared first):
-/// `{client} "{method} {path}" {status} {milliseconds}ms id={request id}`.
-fn compose(
-    line: &mut String,
-    client: Option<IpAddr>,
-    method: &Method,
-    path: &str,
-    status: StatusCode,
-    elapsed: Duration,
-    request_id: &RequestId,
-) {
-    line.clear();
-    push_client(line, client);
-    line.push_str(" \"");
-    line.push_str(method.as_str());
-    line.push(' ');
-    let (shown, cut) = shortened(path);
-    line.push_str(shown);
-    if cut {
-        line.push('…');
+impl AccessLine<'_> {
+    /// Writes the line (the caller checked the target is enabled).
+    pub(crate) fn write(&self) {
+        thread_local! {
+            /// The line being written, kept so that each line does not allocate.
+            static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        let write = |line: &mut String| {
+            self.compose(line);
+            self.emit(line);
+        };
+        LINE.with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => write(&mut line),
+            // Only if a subscriber wrote a request line from inside this one.
+            Err(_) => write(&mut String::new()),
+        });
     }
-    line.push_str("\" ");
-    line.push_str(itoa::Buffer::new().format(status.as_u16()));
-    line.push(' ');
-    push_millis(line, elapsed);
-    line.push_str("ms id=");
-    line.push_str(request_id.as_str());
+
+    /// The line as text, and its parts as fields for structured (JSON) logs. Text lines show
+    /// only the message, written by [`AccessLine::compose`]: formatted through `format_args!`,
+    /// it was the largest part of the line's cost.
+    fn emit(&self, line: &str) {
+        tracing::info!(
+            target: ACCESS_LOG_TARGET,
+            client = %Client(self.client),
+            method = self.method.as_str(),
+            path = %Shortened(self.path),
+            status = self.status.as_u16(),
+            duration_ms = %Millis(self.elapsed),
+            request_id = self.request_id.as_str(),
+            "{line}"
+        );
+    }
+
+    /// Writes the line's text into `line` (cleared first):
+    /// `{client} "{method} {path}" {status} {milliseconds}ms id={request id}`.
+    fn compose(&self, line: &mut String) {
+        line.clear();
+        push_client(line, self.client);
+        line.push_str(" \"");
+        line.push_str(self.method.as_str());
+        line.push(' ');
+        let (shown, cut) = shortened(self.path);
+        line.push_str(shown);
+        if cut {
+            line.push('…');
+        }
+        line.push_str("\" ");
+        line.push_str(itoa::Buffer::new().format(self.status.as_u16()));
+        line.push(' ');
+        push_millis(line, self.elapsed);
+        line.push_str("ms id=");
+        line.push_str(self.request_id.as_str());
+    }
 }
 
 /// The client address, `-` when unknown.
@@ -255,15 +254,15 @@ mod tests {
             for path in paths {
                 for nanos in durations {
                     let elapsed = Duration::from_nanos(nanos);
-                    compose(
-                        &mut line,
+                    AccessLine {
                         client,
-                        &Method::GET,
+                        method: &Method::GET,
                         path,
-                        StatusCode::NOT_FOUND,
+                        status: StatusCode::NOT_FOUND,
                         elapsed,
-                        &id,
-                    );
+                        request_id: &id,
+                    }
+                    .compose(&mut line);
                     let formatted = format!(
                         "{} \"{} {}\" {} {}ms id={}",
                         Client(client),
@@ -277,15 +276,15 @@ mod tests {
                 }
             }
         }
-        compose(
-            &mut line,
-            None,
-            &Method::GET,
-            &long,
-            StatusCode::OK,
-            Duration::ZERO,
-            &id,
-        );
+        AccessLine {
+            client: None,
+            method: &Method::GET,
+            path: &long,
+            status: StatusCode::OK,
+            elapsed: Duration::ZERO,
+            request_id: &id,
+        }
+        .compose(&mut line);
         assert!(line.contains(&format!("{}…\"", "é".repeat(193))), "{line}");
     }
 
