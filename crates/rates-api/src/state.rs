@@ -28,9 +28,9 @@ pub const DEFAULT_MAX_URI_BYTES: usize = 2048;
 /// reads heads of up to 128 KiB, far more than any client of this API needs.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// The share of the response cache's byte budget ([`CacheConfig::max_bytes`]) each worker's cache
-/// of answers by request target may hold besides: 1 in 8 (a quarter in all with two workers).
-const TARGET_CACHE_SHARE: usize = 8;
+/// The share of the response cache's byte budget ([`CacheConfig::max_bytes`]) the caches of
+/// answers by request target may hold besides: 1 in 4, shared out evenly among the workers.
+const TARGET_CACHE_SHARE: usize = 4;
 
 /// Which browser origins may read the API.
 #[derive(Debug, Clone, PartialEq, Eq)]

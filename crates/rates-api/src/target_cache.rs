@@ -22,7 +22,8 @@
 //! from and go when a request sees a newer one, expire after the response cache's `max_age`,
 //! and stay within a byte budget (oldest out first), as the response cache's do.
 //!
-//! Each worker thread has a cache of its own ([`TargetCaches::for_worker`]), with its own copies
+//! Each worker thread has a cache of its own ([`TargetCaches::for_worker`]; the byte budget is
+//! shared out evenly among them), with its own copies
 //! of the headers and of bodies up to [`COPIED_BODY_MAX`]: shared ones would make every answer
 //! count references on memory both workers write to, and those counts, moving between the
 //! cores, cost more under load than the lookup itself. A URL is therefore routed once per
@@ -31,7 +32,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -117,16 +118,20 @@ struct Targets {
 pub(crate) struct TargetCaches {
     max_bytes: usize,
     max_age: Duration,
+    /// How many workers share `max_bytes`.
+    workers: Arc<AtomicUsize>,
     /// Each worker's count of hits, summed by [`TargetCaches::hits`].
     hits: Mutex<Vec<Arc<AtomicU64>>>,
 }
 
 impl TargetCaches {
-    /// Caches of at most `max_bytes` each (0 keeps nothing), entries kept at most `max_age`.
+    /// Caches holding at most `max_bytes` in all (0 keeps nothing), entries kept at most
+    /// `max_age`.
     pub(crate) fn new(max_bytes: usize, max_age: Duration) -> TargetCaches {
         TargetCaches {
             max_bytes,
             max_age,
+            workers: Arc::new(AtomicUsize::new(0)),
             hits: Mutex::new(Vec::new()),
         }
     }
@@ -138,8 +143,10 @@ impl TargetCaches {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&hits));
+        self.workers.fetch_add(1, Ordering::Relaxed);
         TargetCache {
-            max_bytes: self.max_bytes,
+            all_workers_bytes: self.max_bytes,
+            workers: Arc::clone(&self.workers),
             max_age: self.max_age,
             targets: RefCell::new(Targets::default()),
             hits,
@@ -160,7 +167,10 @@ impl TargetCaches {
 /// One worker's answers served before, keyed by request target; see the module docs.
 #[derive(Debug)]
 pub(crate) struct TargetCache {
-    max_bytes: usize,
+    /// The budget of all workers' caches together.
+    all_workers_bytes: usize,
+    /// How many workers share it (set at start, read only afterwards).
+    workers: Arc<AtomicUsize>,
     max_age: Duration,
     targets: RefCell<Targets>,
     /// Written by this worker only.
@@ -183,7 +193,7 @@ impl TargetCache {
         accept: Option<&HeaderValue>,
         generation: u64,
     ) -> Option<Rc<ServedAnswer>> {
-        if self.max_bytes == 0 {
+        if self.all_workers_bytes == 0 {
             return None;
         }
         let mut targets = self.targets.borrow_mut();
@@ -230,7 +240,8 @@ impl TargetCache {
             stored_at: Instant::now(),
         };
         let weight = served.weight();
-        if weight > self.max_bytes {
+        let max_bytes = self.max_bytes();
+        if weight > max_bytes {
             return;
         }
         let mut targets = self.targets.borrow_mut();
@@ -246,7 +257,7 @@ impl TargetCache {
             targets.bytes = targets.bytes.saturating_sub(old.weight());
             targets.order.retain(|kept| &**kept != target);
         }
-        while targets.bytes + weight > self.max_bytes {
+        while targets.bytes + weight > max_bytes {
             let Some(oldest) = targets.order.pop_front() else {
                 break;
             };
@@ -257,6 +268,11 @@ impl TargetCache {
         targets.bytes += weight;
         targets.order.push_back(target.into());
         targets.map.insert(target.into(), Rc::new(served));
+    }
+
+    /// This worker's share of the budget.
+    fn max_bytes(&self) -> usize {
+        self.all_workers_bytes / self.workers.load(Ordering::Relaxed).max(1)
     }
 
     /// How many requests were answered from this cache, since start.
@@ -360,6 +376,21 @@ mod tests {
         assert!(["/b", "/c", "/d"]
             .iter()
             .all(|target| cache.get(target, None, 0).is_some()));
+
+        let shared = TargetCaches::new(4 * one, Duration::from_secs(60));
+        let workers = [shared.for_worker(), shared.for_worker()];
+        for worker in &workers {
+            for target in ["/a", "/b", "/c"] {
+                keep(worker, target, None, 0);
+            }
+            assert!(
+                worker.get("/a", None, 0).is_none(),
+                "two each: half the budget"
+            );
+            assert!(worker.get("/b", None, 0).is_some());
+            assert!(worker.get("/c", None, 0).is_some());
+        }
+        assert_eq!(shared.hits(), 4);
 
         let expiring = TargetCache::new(10_000, Duration::ZERO);
         keep(&expiring, "/a", None, 0);
