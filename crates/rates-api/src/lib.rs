@@ -16,6 +16,7 @@ pub mod openapi;
 mod page;
 mod rate_limit;
 mod read_through;
+mod rendered_days;
 mod request;
 mod request_id;
 mod request_log;

@@ -32,6 +32,10 @@ pub struct CacheConfig {
     pub max_bytes: usize,
     /// Longest time any entry is served, whatever happens to the snapshot.
     pub max_age: Duration,
+    /// Bytes of days rendered in a base kept at most for the daily ranges that contain them
+    /// (the crate's `rendered_days` module), besides `max_bytes`; 0 renders every day of every
+    /// range. Some 4.5 MB hold the whole ECB history in one base.
+    pub rendered_days_max_bytes: usize,
 }
 
 impl Default for CacheConfig {
@@ -39,6 +43,7 @@ impl Default for CacheConfig {
         CacheConfig {
             max_bytes: 16 * 1024 * 1024,
             max_age: Duration::from_secs(300),
+            rendered_days_max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -268,6 +273,7 @@ mod tests {
         let cache = ResponseCache::new(CacheConfig {
             max_bytes: 10_000,
             max_age: Duration::ZERO,
+            rendered_days_max_bytes: 0,
         });
         cache.insert("a".into(), answer(10), 0);
         assert!(cache.get("a", 0).is_none());

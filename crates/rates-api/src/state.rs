@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::read_through::{ReadThrough, ReadThroughSlot};
+use crate::rendered_days::RenderedDays;
 use crate::request_id::{IdGenerator, WorkerIds};
 use crate::response_cache::{CacheConfig, ResponseCache};
 use crate::routes::RenderedDocument;
@@ -113,6 +114,7 @@ pub struct ApiState {
     snapshot: SharedSnapshot,
     config: Arc<ApiConfig>,
     cache: Arc<ResponseCache>,
+    rendered_days: Arc<RenderedDays>,
     targets: Arc<TargetCaches>,
     keys: Arc<KeyChecker>,
     read_through: Option<Arc<ReadThroughSlot>>,
@@ -138,6 +140,7 @@ impl ApiState {
     /// State answering from `snapshot` (kept current by whoever built it), writing to `store`.
     pub fn with_snapshot(store: Store, snapshot: SharedSnapshot, config: ApiConfig) -> ApiState {
         let cache = Arc::new(ResponseCache::new(config.cache));
+        let rendered_days = Arc::new(RenderedDays::new(config.cache.rendered_days_max_bytes));
         // Its entries mostly share their bodies with the response cache's.
         let targets = Arc::new(TargetCaches::new(
             config.cache.max_bytes / TARGET_CACHE_SHARE,
@@ -161,6 +164,7 @@ impl ApiState {
             snapshot,
             config: Arc::new(config),
             cache,
+            rendered_days,
             targets,
             keys,
             read_through: None,
@@ -232,6 +236,11 @@ impl ApiState {
     /// The answer cache (exposed for tests and metrics).
     pub fn cache(&self) -> &ResponseCache {
         &self.cache
+    }
+
+    /// Days rendered in a base, kept for the daily ranges that contain them.
+    pub(crate) fn rendered_days(&self) -> &RenderedDays {
+        &self.rendered_days
     }
 
     /// A new cache of answers served before, by request target, for one worker thread; `None`

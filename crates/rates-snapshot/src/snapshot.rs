@@ -382,6 +382,15 @@ pub struct Days<'a> {
     inner: std::slice::Iter<'a, Arc<StoredRateTable>>,
 }
 
+impl<'a> Days<'a> {
+    /// The tables still to come, as the snapshot shares them: for keeping something derived
+    /// from a table and knowing, by [`Arc::ptr_eq`], whether a later snapshot still holds that
+    /// very table (a day replaced by a correction is a new `Arc`).
+    pub fn shared(&self) -> &'a [Arc<StoredRateTable>] {
+        self.inner.as_slice()
+    }
+}
+
 impl<'a> Iterator for Days<'a> {
     type Item = &'a StoredRateTable;
 

@@ -1,6 +1,5 @@
 //! `GET /rates/{date}/` and `GET /rates/{start}..{end}/`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -21,6 +20,7 @@ use crate::error::{shorten, ApiError};
 use crate::formats::Format;
 use crate::numbers;
 use crate::read_through;
+use crate::rendered_days::RenderedDays;
 use crate::request::{parse_symbols, RatesParams, RatesPath, RatesQuery, RevisionsQuery};
 use crate::state::ApiState;
 
@@ -87,7 +87,7 @@ pub(super) async fn rates(
     let mut response = if format == Format::Json {
         let key = cache_key(path, &params);
         serve_cached(&state, &request, key, |snapshot| {
-            render(snapshot, path, &params, today_utc())
+            render(snapshot, path, &params, today_utc(), state.rendered_days())
         })
         .await?
     } else {
@@ -201,13 +201,18 @@ fn render(
     path: RatesPath,
     params: &RatesParams,
     today: Date,
+    rendered: &RenderedDays,
 ) -> Result<RenderedAnswer, ApiError> {
     match path {
         RatesPath::Latest => render_day(snapshot, None, params, Freshness::Short),
         RatesPath::Day(date) => render_day(snapshot, Some(date), params, freshness_of(date, today)),
-        RatesPath::Range(range) => {
-            render_range(snapshot, range, params, freshness_of(range.end(), today))
-        }
+        RatesPath::Range(range) => render_range(
+            snapshot,
+            range,
+            params,
+            freshness_of(range.end(), today),
+            rendered,
+        ),
     }
 }
 
@@ -255,20 +260,27 @@ fn render_range(
     range: DateRange,
     params: &RatesParams,
     freshness: Freshness,
+    rendered: &RenderedDays,
 ) -> Result<RenderedAnswer, ApiError> {
-    let days = range_at(snapshot, range, params.as_of);
-    let Some(last_changed) = days.clone().map(|stored| stored.last_changed).max() else {
-        let nearest = nearest_before_at(snapshot, range.start(), params.as_of);
-        return Err(ApiError::RangeNotFound { range, nearest });
+    let not_found = || ApiError::RangeNotFound {
+        range,
+        nearest: nearest_before_at(snapshot, range.start(), params.as_of),
     };
     let Some(group) = params.group else {
-        let body = range_json(snapshot.base(), range, days, params)?;
+        let (body, last_changed) = range_json(snapshot, range, params, rendered)?;
+        let last_changed = last_changed.ok_or_else(not_found)?;
         return Ok(RenderedAnswer::new(
             body,
             Some(SystemTime::from(last_changed)),
             freshness,
         ));
     };
+    let days = range_at(snapshot, range, params.as_of);
+    let last_changed = days
+        .clone()
+        .map(|stored| stored.last_changed)
+        .max()
+        .ok_or_else(not_found)?;
     let mut rates = BTreeMap::new();
     let mut means = PeriodMeans::new(group);
     for stored in days {
@@ -292,18 +304,22 @@ fn render_range(
 
 /// The JSON of a daily range (what [`RangeBody`] without `group` serialises to), written
 /// straight from the stored tables: a year in another base is some 8,000 values, and building
-/// a rebased table per day before encoding took most of the time.
-fn range_json<'a>(
-    stored_base: Currency,
+/// a rebased table per day before encoding took most of the time. With every currency asked for
+/// and current values, each day is copied from `rendered` once it has been rendered in this
+/// base (see [`RenderedDays`]). Also the newest `last_changed` of the days written (`None`: no
+/// day of the range is held).
+fn range_json(
+    snapshot: &Snapshot,
     range: DateRange,
-    days: impl Iterator<Item = Cow<'a, StoredRateTable>>,
     params: &RatesParams,
-) -> Result<Vec<u8>, ApiError> {
-    /// Bytes per day of a full table (`"2024-01-02":{` and some 30 `"USD":1.0956,`), to size
-    /// the buffer once.
-    const DAY_BYTES: usize = 600;
-    let base = params.base.unwrap_or(stored_base);
-    let mut out = Vec::with_capacity(128 + DAY_BYTES * days.size_hint().1.unwrap_or(0));
+    rendered: &RenderedDays,
+) -> Result<(Vec<u8>, Option<OffsetDateTime>), ApiError> {
+    /// Bytes per day of a full table (`"2024-01-02":{` and up to some 40 `"USD":1.095600000,`
+    /// in another base), to size the buffer once: growing it copied the whole body again.
+    const DAY_BYTES: usize = 800;
+    let base = params.base.unwrap_or(snapshot.base());
+    let current = snapshot.range(range);
+    let mut out = Vec::with_capacity(128 + DAY_BYTES * current.len());
     out.extend_from_slice(b"{\"base\":\"");
     out.extend_from_slice(base.as_str().as_bytes());
     out.extend_from_slice(b"\",\"start_date\":\"");
@@ -311,28 +327,51 @@ fn range_json<'a>(
     out.extend_from_slice(b"\",\"end_date\":\"");
     out.extend_from_slice(format_date(range.end()).as_bytes());
     out.extend_from_slice(b"\",\"rates\":{");
-    for (index, stored) in days.enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        out.push(b'"');
-        out.extend_from_slice(format_date(stored.table.date()).as_bytes());
-        out.extend_from_slice(b"\":{");
-        for (position, rate) in shaped_rates(&stored.table, params)?.enumerate() {
-            let (currency, rate) = rate?;
-            if position > 0 {
+    let latest = if params.as_of.is_none() && params.symbols.is_empty() {
+        rendered.write(
+            snapshot,
+            current.shared(),
+            base,
+            &mut out,
+            &mut |stored, out| write_day(out, stored, params),
+        )?
+    } else {
+        let mut latest = None;
+        for (index, stored) in range_at(snapshot, range, params.as_of).enumerate() {
+            if index > 0 {
                 out.push(b',');
             }
-            // Currency codes are three ASCII letters: nothing to escape.
-            out.push(b'"');
-            out.extend_from_slice(currency.as_str().as_bytes());
-            out.extend_from_slice(b"\":");
-            numbers::write_plain(&mut out, rate.get());
+            write_day(&mut out, &stored, params)?;
+            latest = latest.max(Some(stored.last_changed));
         }
-        out.push(b'}');
-    }
+        latest
+    };
     out.extend_from_slice(b"}}");
-    Ok(out)
+    Ok((out, latest))
+}
+
+/// One day of a daily range: `"2024-01-02":{"AUD":1.6235,...}`, shaped by `params`.
+fn write_day(
+    out: &mut Vec<u8>,
+    stored: &StoredRateTable,
+    params: &RatesParams,
+) -> Result<(), ApiError> {
+    out.push(b'"');
+    out.extend_from_slice(format_date(stored.table.date()).as_bytes());
+    out.extend_from_slice(b"\":{");
+    for (position, rate) in shaped_rates(&stored.table, params)?.enumerate() {
+        let (currency, rate) = rate?;
+        if position > 0 {
+            out.push(b',');
+        }
+        // Currency codes are three ASCII letters: nothing to escape.
+        out.push(b'"');
+        out.extend_from_slice(currency.as_str().as_bytes());
+        out.extend_from_slice(b"\":");
+        numbers::write_plain(out, rate.get());
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// Days come from the snapshot in date order and one base, so grouping cannot fail; kept as an
@@ -345,7 +384,7 @@ pub(super) fn grouping_failed(error: rates_domain::PeriodError) -> ApiError {
 mod tests {
     use super::*;
     use rates_domain::ecb::parse_ecb_csv;
-    use rates_domain::RateTable;
+    use rates_domain::{Rate, RateTable};
 
     /// What the range's JSON was before it was written by hand: rebased tables, serialised.
     fn range_json_by_serde(
@@ -371,18 +410,14 @@ mod tests {
 
     #[test]
     fn a_range_written_by_hand_is_what_serde_wrote() {
-        let csv = include_str!("../../tests/data/ecb-sample.csv");
-        let mut tables = parse_ecb_csv(csv.as_bytes()).unwrap().tables;
-        tables.sort_by_key(RateTable::date);
-        let days: Vec<StoredRateTable> = tables
-            .into_iter()
-            .map(|table| StoredRateTable {
-                table,
-                last_changed: OffsetDateTime::UNIX_EPOCH,
-            })
-            .collect();
+        let snapshot = sample_snapshot();
+        let days: Vec<StoredRateTable> = snapshot.days().cloned().collect();
+        let newest = days.iter().map(|stored| stored.last_changed).max();
         let range =
             DateRange::new(days[0].table.date(), days[days.len() - 1].table.date()).unwrap();
+        // Every day rendered each time, and days kept: written cold, then copied.
+        let rendered_every_time = RenderedDays::new(0);
+        let kept = RenderedDays::new(usize::MAX);
         let mut bases: Vec<Option<Currency>> = vec![None, Some(Currency::EUR)];
         bases.extend(days[0].table.rates().keys().copied().map(Some));
         // Held on some days of the sample only, or never: the same error either way.
@@ -393,6 +428,7 @@ mod tests {
             vec![Currency::EUR, Currency::parse("JPY").unwrap()],
         ];
         let mut compared = 0;
+        let mut full_bases = std::collections::BTreeSet::new();
         for base in bases {
             for symbols in &symbol_lists {
                 let params = RatesParams {
@@ -403,14 +439,24 @@ mod tests {
                     group: None,
                     as_of: None,
                 };
-                let by_hand = range_json(
-                    Currency::EUR,
-                    range,
-                    days.iter().map(Cow::Borrowed),
-                    &params,
-                );
+                let by_hand = range_json(&snapshot, range, &params, &rendered_every_time);
+                let cold = range_json(&snapshot, range, &params, &kept);
+                let copied = range_json(&snapshot, range, &params, &kept);
+                if let Ok((_, latest)) = &by_hand {
+                    assert_eq!(*latest, newest);
+                }
+                for other in [cold, copied] {
+                    assert_eq!(
+                        other.as_ref().map_err(ToString::to_string),
+                        by_hand.as_ref().map_err(ToString::to_string),
+                        "{base:?} {symbols:?}"
+                    );
+                }
                 let by_serde = range_json_by_serde(Currency::EUR, range, &days, &params);
-                match (by_hand, by_serde) {
+                if symbols.is_empty() && by_hand.is_ok() {
+                    full_bases.insert(base.unwrap_or(Currency::EUR));
+                }
+                match (by_hand.map(|(body, _)| body), by_serde) {
                     (Ok(by_hand), Ok(by_serde)) => {
                         assert_eq!(
                             String::from_utf8(by_hand).unwrap(),
@@ -435,6 +481,104 @@ mod tests {
             }
         }
         assert!(compared > 60, "{compared}");
+        // Every day of every base a full range could be written in was kept; none of the
+        // others (a base missing on some day fails the whole range).
+        assert_eq!(kept.kept().0, full_bases.len() * days.len());
+    }
+
+    /// The sample's days, each last changed at a different instant, as a snapshot.
+    fn sample_snapshot() -> Snapshot {
+        let csv = include_str!("../../tests/data/ecb-sample.csv");
+        let tables = parse_ecb_csv(csv.as_bytes()).unwrap().tables;
+        let days = tables
+            .into_iter()
+            .enumerate()
+            .map(|(index, table)| StoredRateTable {
+                table,
+                last_changed: OffsetDateTime::UNIX_EPOCH
+                    + time::Duration::minutes(i64::try_from(index * 7 % 5).unwrap()),
+            });
+        Snapshot::new(Currency::EUR, days, Vec::new(), 1).unwrap()
+    }
+
+    fn params_in(base: Option<Currency>) -> RatesParams {
+        RatesParams {
+            base,
+            symbols: Vec::new(),
+            fallback: false,
+            format: None,
+            group: None,
+            as_of: None,
+        }
+    }
+
+    #[test]
+    fn every_range_copied_from_kept_months_is_what_rendering_each_day_wrote() {
+        let snapshot = sample_snapshot();
+        let dates: Vec<Date> = snapshot.days().map(|stored| stored.table.date()).collect();
+        let kept = RenderedDays::new(usize::MAX);
+        let every_time = RenderedDays::new(0);
+        let held_on_some_days = ["SKK", "INR"].map(|code| Some(Currency::parse(code).unwrap()));
+        let bases = [
+            None,
+            Some(Currency::USD),
+            held_on_some_days[0],
+            held_on_some_days[1],
+        ];
+        // Shortest ranges first, so that later ones find months kept for earlier ones, and
+        // ranges starting and ending in the middle of months.
+        for length in 0..dates.len() {
+            for (start, end) in dates.iter().zip(&dates[length..]) {
+                for base in bases {
+                    let range = DateRange::new(*start, *end).unwrap();
+                    let params = params_in(base);
+                    let expected = range_json(&snapshot, range, &params, &every_time)
+                        .map_err(|error| error.to_string());
+                    let copied = range_json(&snapshot, range, &params, &kept)
+                        .map_err(|error| error.to_string());
+                    assert_eq!(copied, expected, "{range} {base:?}");
+                }
+            }
+        }
+        // SKK is held on 2008-12-31 only and INR on every day but that one: the months whose
+        // every day can be written in the base are kept, the others not.
+        assert_eq!(kept.kept().0, 2 * dates.len() + 1 + (dates.len() - 1));
+    }
+
+    #[test]
+    fn a_corrected_day_is_served_from_its_new_table() {
+        let snapshot = sample_snapshot();
+        let range = DateRange::new(
+            Date::from_calendar_date(2023, time::Month::December, 1).unwrap(),
+            Date::from_calendar_date(2024, time::Month::January, 31).unwrap(),
+        )
+        .unwrap();
+        let kept = RenderedDays::new(usize::MAX);
+        let params = params_in(Some(Currency::USD));
+        let (before, _) = range_json(&snapshot, range, &params, &kept).unwrap();
+        let day = snapshot
+            .day(Date::from_calendar_date(2024, time::Month::January, 9).unwrap())
+            .unwrap()
+            .clone();
+        let mut rates = day.table.rates().clone();
+        rates.insert(Currency::parse("JPY").unwrap(), Rate::new(170.0).unwrap());
+        let corrected = StoredRateTable {
+            table: RateTable::new(day.table.date(), Currency::EUR, rates).unwrap(),
+            last_changed: OffsetDateTime::UNIX_EPOCH + time::Duration::days(1),
+        };
+        let snapshot = snapshot.with_days([corrected]).unwrap();
+        let (after, latest) = range_json(&snapshot, range, &params, &kept).unwrap();
+        let (fresh, _) = range_json(&snapshot, range, &params, &RenderedDays::new(0)).unwrap();
+        assert_ne!(after, before);
+        assert_eq!(after, fresh);
+        assert_eq!(
+            latest,
+            Some(OffsetDateTime::UNIX_EPOCH + time::Duration::days(1))
+        );
+        let text = String::from_utf8(after).unwrap();
+        // 170 JPY a euro at 1.094 USD a euro: 155.393053 JPY a dollar, to ten digits.
+        assert!(text.contains("\"2024-01-09\":{"), "{text}");
+        assert!(text.contains("\"JPY\":155.393053,"), "{text}");
     }
 
     #[test]

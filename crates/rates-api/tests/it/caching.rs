@@ -115,6 +115,9 @@ fn a_corrected_value_changes_the_body_and_the_etag_within_a_second() -> TestResu
         let before = app.get("/rates/2024-01-02/?symbols=USD")?;
         assert_eq!(before.json()?["rates"]["USD"], 1.0956);
         let range_before = app.get("/rates/2024-01-01..2024-01-03/?symbols=USD")?;
+        // Every currency in another base: written from days kept once rendered.
+        let rebased_range = "/rates/2024-01-01..2024-01-04/?base=GBP";
+        let rebased_before = app.get(rebased_range)?;
         correct_usd_on_2024_01_02(&app)?;
         let after = app.get("/rates/2024-01-02/?symbols=USD")?;
         assert!(after.body.contains(r#""USD":1.0957"#), "{}", after.body);
@@ -127,6 +130,18 @@ fn a_corrected_value_changes_the_body_and_the_etag_within_a_second() -> TestResu
         let range_after = app.get("/rates/2024-01-01..2024-01-03/?symbols=USD")?;
         assert_ne!(range_before.header("etag"), range_after.header("etag"));
         assert!(range_after.body.contains(r#""2024-01-02":{"USD":1.0957}"#));
+        let rebased_after = app.get(rebased_range)?;
+        assert_ne!(rebased_before.header("etag"), rebased_after.header("etag"));
+        let (before, after) = (rebased_before.json()?, rebased_after.json()?);
+        assert_ne!(before["rates"]["2024-01-02"], after["rates"]["2024-01-02"]);
+        assert_eq!(
+            after["rates"]["2024-01-02"],
+            app.get("/rates/2024-01-02/?base=GBP")?.json()?["rates"],
+            "the corrected day, as a day answer computes it"
+        );
+        for unchanged in ["2024-01-03", "2024-01-04"] {
+            assert_eq!(before["rates"][unchanged], after["rates"][unchanged]);
+        }
         // A day that did not exist appears too.
         let new_day =
             RateTable::from_raw(parse_date("2024-01-11")?, Currency::EUR, [("USD", 1.1)])?;
