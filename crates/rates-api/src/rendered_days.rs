@@ -57,6 +57,8 @@ struct RenderedDay {
 struct RenderedMonth {
     days: Vec<RenderedDay>,
     json: Box<[u8]>,
+    /// The newest `last_changed` of `days`: most months of a range are copied whole.
+    latest: Option<OffsetDateTime>,
 }
 
 /// Days of a range copied from one rendered month.
@@ -92,7 +94,11 @@ impl RenderedMonth {
         Some(Copied {
             json: self.json.get(from..to)?,
             days: matching.len(),
-            latest: matching.iter().map(|day| day.last_changed).max(),
+            latest: if matching.len() == self.days.len() {
+                self.latest
+            } else {
+                matching.iter().map(|day| day.last_changed).max()
+            },
         })
     }
 }
@@ -259,6 +265,7 @@ fn render_month(
         });
     }
     Some(RenderedMonth {
+        latest: days.iter().map(|day| day.last_changed).max(),
         days,
         json: json.into(),
     })

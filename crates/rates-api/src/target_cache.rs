@@ -11,7 +11,8 @@
 //! - only answers a route marked with [`mark_reusable`]: answers that depend on nothing but the
 //!   URL, the `Accept` header and the snapshot (the routes answering through
 //!   [`crate::routes::serve_cached`]), and only when they are a 200 with the whole body in
-//!   memory;
+//!   memory and were found in the response cache (so a URL is kept from its second answer on:
+//!   copying the answer of a URL never asked for again cost more than routing it);
 //! - only plain requests use it ([`is_plain`]): GET, no `Origin` (CORS headers depend on it), no
 //!   `If-None-Match`/`If-Modified-Since` (a 304 is decided per request);
 //! - not at all with read-through on ([`crate::ReadThrough`]): a request for a date not held
@@ -26,8 +27,8 @@
 //! shared out evenly among them), with its own copies
 //! of the headers and of bodies up to [`COPIED_BODY_MAX`]: shared ones would make every answer
 //! count references on memory both workers write to, and those counts, moving between the
-//! cores, cost more under load than the lookup itself. A URL is therefore routed once per
-//! worker before it is answered from here.
+//! cores, cost more under load than the lookup itself. A URL is therefore routed once to be
+//! rendered and once more per worker before it is answered from here.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};

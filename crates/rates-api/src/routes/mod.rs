@@ -71,8 +71,10 @@ impl GetResource {
 
 /// Serves the answer cached under `key`, or computes it with `render` from the current
 /// snapshot, keeps it and serves it; identical requests arriving together compute once, and
-/// conditional request headers are honoured either way. A 200 is marked reusable for the same
-/// URL ([`crate::target_cache`]): `key` and the snapshot decide it.
+/// conditional request headers are honoured either way. A 200 found in the cache is marked
+/// reusable for the same URL ([`crate::target_cache`]): `key` and the snapshot decide it. One
+/// just rendered is not, so that URLs asked for once (most of them, when clients wander over
+/// dates and bases) are not copied into every worker's cache of targets.
 ///
 /// `render` runs on the async worker itself: it only reads memory (a year of rates rebased and
 /// encoded takes about a millisecond), so no blocking pool is involved and the work in progress
@@ -88,12 +90,19 @@ where
     F: FnOnce(&Snapshot) -> Result<RenderedAnswer, ApiError>,
 {
     let snapshot = state.snapshot().current();
-    let answer = state
-        .cache()
-        .get_or_render(key, snapshot.generation(), || render(&snapshot))
-        .await?;
+    let cached = state.cache().get(&key, snapshot.generation());
+    let asked_before = cached.is_some();
+    let answer = match cached {
+        Some(answer) => answer,
+        None => {
+            state
+                .cache()
+                .get_or_render(key, snapshot.generation(), || render(&snapshot))
+                .await?
+        }
+    };
     let mut response = answer.respond(request.headers());
-    if response.status() == actix_web::http::StatusCode::OK {
+    if asked_before && response.status() == actix_web::http::StatusCode::OK {
         crate::target_cache::mark_reusable(&mut response);
     }
     Ok(response)

@@ -171,6 +171,11 @@ fn a_url_asked_again_gets_the_same_answer_without_routing_and_only_plain_request
     let url = "/rates/2024-01-02/?symbols=USD,GBP";
     let first = app.get(url)?;
     let reused = app.state.reused_answers();
+    // Kept from its second answer on, which the answer cache gives: a URL asked for once is
+    // not kept.
+    let second = app.get(url)?;
+    assert_eq!(app.state.reused_answers(), reused, "routed the second time");
+    assert_eq!(second.body, first.body);
     let again = app.get(url)?;
     assert_eq!(app.state.reused_answers(), reused + 1, "answered again");
     assert_eq!((again.status, &again.body), (200, &first.body));
