@@ -2,8 +2,9 @@
 //!
 //! An answer is rendered once into a [`RenderedAnswer`] (body plus its validators, all header
 //! values pre-built) and kept in the [`crate::response_cache`]; every request then only compares
-//! its `If-None-Match` / `If-Modified-Since` against it. The ETag is a hash of the body, so any
-//! corrected value gives a new ETag; `Last-Modified` is when the newest value in the answer was
+//! its `If-None-Match` / `If-Modified-Since` against it. The ETag is a hash of the body (of a
+//! daily range's header and its days' own hashes, see `rendered_days`), so any corrected value
+//! gives a new ETag; `Last-Modified` is when the newest value in the answer was
 //! last changed in the database.
 
 use std::fmt;
@@ -116,8 +117,21 @@ impl RenderedAnswer {
         last_changed: Option<SystemTime>,
         freshness: Freshness,
     ) -> RenderedAnswer {
+        let etag = content_etag(&body);
+        RenderedAnswer::with_etag(body, &etag, last_changed, freshness)
+    }
+
+    /// Renders `body` (JSON) with `etag` (quoted, from an [`EtagBuilder`] fed with what the body
+    /// was made of, so that it changes exactly when the body does): for a body assembled from
+    /// pieces whose hashes are known, such as a daily range's days.
+    pub(crate) fn with_etag(
+        body: Vec<u8>,
+        etag: &str,
+        last_changed: Option<SystemTime>,
+        freshness: Freshness,
+    ) -> RenderedAnswer {
         RenderedAnswer {
-            etag: etag_value(&content_etag(&body)),
+            etag: etag_value(etag),
             body: Bytes::from(body),
             last_modified: last_modified_value(last_changed),
             cache_control: freshness.header_value(),

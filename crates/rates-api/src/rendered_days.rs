@@ -27,6 +27,7 @@ use rates_snapshot::Snapshot;
 use rates_store::StoredRateTable;
 use time::{Date, Month, OffsetDateTime};
 
+use crate::conditional::EtagBuilder;
 use crate::error::ApiError;
 
 /// What a rendered month is kept under: the base its days are written in, and the month.
@@ -49,6 +50,8 @@ struct RenderedDay {
     last_changed: OffsetDateTime,
     /// Where its JSON is in the month's.
     at: Range<usize>,
+    /// The XXH3 hash of its JSON, for the range's ETag.
+    hash: u64,
 }
 
 /// The days of one month held when it was rendered, in date order: their JSON separated by
@@ -64,7 +67,7 @@ struct RenderedMonth {
 /// Days of a range copied from one rendered month.
 struct Copied<'a> {
     json: &'a [u8],
-    days: usize,
+    days: &'a [RenderedDay],
     latest: Option<OffsetDateTime>,
 }
 
@@ -93,7 +96,7 @@ impl RenderedMonth {
         let to = matching.last()?.at.end;
         Some(Copied {
             json: self.json.get(from..to)?,
-            days: matching.len(),
+            days: matching,
             latest: if matching.len() == self.days.len() {
                 self.latest
             } else {
@@ -142,17 +145,20 @@ impl RenderedDays {
     /// Appends `tables` (consecutive days of `snapshot`, in date order) in `base` to `out`,
     /// separated by commas, and returns the newest `last_changed` among them: each day copied
     /// from its month as kept when the snapshot still holds the table it was rendered from,
-    /// else its whole month written by `render` and kept.
+    /// else its whole month written by `render` and kept. `etag` is fed each day's hash in
+    /// order ([`day_hash`]), which stands for the day's JSON in the range's ETag: the same
+    /// days give the same ETag however they were written, and any changed byte a new one.
     pub(crate) fn write(
         &self,
         snapshot: &Snapshot,
         tables: &[Arc<StoredRateTable>],
         base: Currency,
         out: &mut Vec<u8>,
+        etag: &mut EtagBuilder,
         render: &mut RenderDay<'_>,
     ) -> Result<Option<OffsetDateTime>, ApiError> {
         if self.max_bytes == 0 {
-            return write_each(tables, out, render);
+            return write_each(tables, out, etag, render);
         }
         let mut fresh = Vec::new();
         let mut latest = None;
@@ -169,18 +175,12 @@ impl RenderedDays {
                     .get(&key)
                     .and_then(|month| month.leading(rest))
                 {
-                    out.extend_from_slice(copied.json);
-                    latest = latest.max(copied.latest);
-                    rest = rest.get(copied.days..).unwrap_or_default();
+                    rest = copy(copied, rest, out, etag, &mut latest);
                     continue;
                 }
                 let month = render_month(snapshot, key, render);
                 match month.as_ref().and_then(|month| month.leading(rest)) {
-                    Some(copied) => {
-                        out.extend_from_slice(copied.json);
-                        latest = latest.max(copied.latest);
-                        rest = rest.get(copied.days..).unwrap_or_default();
-                    }
+                    Some(copied) => rest = copy(copied, rest, out, etag, &mut latest),
                     // A day of the month outside the range cannot be written in this base
                     // (the base was not held that day), or `tables` are not the snapshot's:
                     // the range's days of the month are written one by one, and not kept.
@@ -191,7 +191,7 @@ impl RenderedDays {
                             .count()
                             .max(1);
                         let (these, after) = rest.split_at(in_month.min(rest.len()));
-                        latest = latest.max(write_each(these, out, render)?);
+                        latest = latest.max(write_each(these, out, etag, render)?);
                         rest = after;
                     }
                 }
@@ -243,6 +243,27 @@ impl RenderedDays {
     }
 }
 
+/// Appends the days `copied` to `out` and their hashes to `etag`; what is left of `rest`.
+fn copy<'a>(
+    copied: Copied<'_>,
+    rest: &'a [Arc<StoredRateTable>],
+    out: &mut Vec<u8>,
+    etag: &mut EtagBuilder,
+    latest: &mut Option<OffsetDateTime>,
+) -> &'a [Arc<StoredRateTable>] {
+    out.extend_from_slice(copied.json);
+    for day in copied.days {
+        etag.update(&day.hash.to_le_bytes());
+    }
+    *latest = (*latest).max(copied.latest);
+    rest.get(copied.days.len()..).unwrap_or_default()
+}
+
+/// What stands for a day's JSON in a range's ETag.
+fn day_hash(json: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(json)
+}
+
 /// Every table of the month `key` in `snapshot`, rendered; `None` when a day cannot be.
 fn render_month(
     snapshot: &Snapshot,
@@ -261,6 +282,7 @@ fn render_month(
         days.push(RenderedDay {
             source: Arc::clone(table),
             last_changed: table.last_changed,
+            hash: day_hash(json.get(start..).unwrap_or_default()),
             at: start..json.len(),
         });
     }
@@ -271,17 +293,21 @@ fn render_month(
     })
 }
 
-/// Renders each of `tables`, separated by commas; returns the newest `last_changed`.
+/// Renders each of `tables`, separated by commas, each day's hash fed to `etag`; returns the
+/// newest `last_changed`.
 fn write_each(
     tables: &[Arc<StoredRateTable>],
     out: &mut Vec<u8>,
+    etag: &mut EtagBuilder,
     render: &mut RenderDay<'_>,
 ) -> Result<Option<OffsetDateTime>, ApiError> {
     for (index, table) in tables.iter().enumerate() {
         if index > 0 {
             out.push(b',');
         }
+        let start = out.len();
         render(table, out)?;
+        etag.update(&day_hash(out.get(start..).unwrap_or_default()).to_le_bytes());
     }
     Ok(tables.iter().map(|table| table.last_changed).max())
 }
@@ -317,6 +343,7 @@ mod tests {
             tables,
             Currency::USD,
             &mut out,
+            &mut EtagBuilder::new(),
             &mut |stored, out| {
                 renders += 1;
                 out.extend_from_slice(stored.table.date().to_string().as_bytes());
@@ -423,7 +450,14 @@ mod tests {
             Ok(())
         };
         let latest = days
-            .write(&snapshot, tables, Currency::USD, &mut out, &mut failing)
+            .write(
+                &snapshot,
+                tables,
+                Currency::USD,
+                &mut out,
+                &mut EtagBuilder::new(),
+                &mut failing,
+            )
             .unwrap();
         assert_eq!(out, b"x");
         assert_eq!(latest, Some(OffsetDateTime::UNIX_EPOCH));
@@ -435,6 +469,7 @@ mod tests {
             tables,
             Currency::USD,
             &mut Vec::new(),
+            &mut EtagBuilder::new(),
             &mut failing,
         );
         assert!(failed.is_err());

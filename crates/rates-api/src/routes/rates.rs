@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 use super::as_of::{as_of_key, find_day_at, nearest_before_at, range_at};
 use super::days::{shape, shaped_rates};
 use super::{export, revisions, serve_cached};
-use crate::conditional::{Freshness, RenderedAnswer};
+use crate::conditional::{EtagBuilder, Freshness, RenderedAnswer};
 use crate::error::{shorten, ApiError};
 use crate::formats::Format;
 use crate::numbers;
@@ -267,13 +267,14 @@ fn render_range(
         nearest: nearest_before_at(snapshot, range.start(), params.as_of),
     };
     let Some(group) = params.group else {
-        let (body, last_changed) = range_json(snapshot, range, params, rendered)?;
-        let last_changed = last_changed.ok_or_else(not_found)?;
-        return Ok(RenderedAnswer::new(
-            body,
-            Some(SystemTime::from(last_changed)),
-            freshness,
-        ));
+        let range = range_json(snapshot, range, params, rendered)?;
+        let last_changed = Some(SystemTime::from(range.latest.ok_or_else(not_found)?));
+        return Ok(match range.etag {
+            Some(etag) => {
+                RenderedAnswer::with_etag(range.body, &etag.finish(), last_changed, freshness)
+            }
+            None => RenderedAnswer::new(range.body, last_changed, freshness),
+        });
     };
     let days = range_at(snapshot, range, params.as_of);
     let last_changed = days
@@ -306,14 +307,13 @@ fn render_range(
 /// straight from the stored tables: a year in another base is some 8,000 values, and building
 /// a rebased table per day before encoding took most of the time. With every currency asked for
 /// and current values, each day is copied from `rendered` once it has been rendered in this
-/// base (see [`RenderedDays`]). Also the newest `last_changed` of the days written (`None`: no
-/// day of the range is held).
+/// base (see [`RenderedDays`]).
 fn range_json(
     snapshot: &Snapshot,
     range: DateRange,
     params: &RatesParams,
     rendered: &RenderedDays,
-) -> Result<(Vec<u8>, Option<OffsetDateTime>), ApiError> {
+) -> Result<RangeJson, ApiError> {
     /// Bytes per day of a full table (`"2024-01-02":{` and up to some 40 `"USD":1.095600000,`
     /// in another base), to size the buffer once: growing it copied the whole body again.
     const DAY_BYTES: usize = 800;
@@ -327,15 +327,27 @@ fn range_json(
     out.extend_from_slice(b"\",\"end_date\":\"");
     out.extend_from_slice(format_date(range.end()).as_bytes());
     out.extend_from_slice(b"\",\"rates\":{");
-    let latest = if params.as_of.is_none() && params.symbols.is_empty() {
-        rendered.write(
+    if params.as_of.is_none() && params.symbols.is_empty() {
+        // The ETag from the header and the days' hashes: the body is not hashed again.
+        let mut etag = EtagBuilder::new();
+        etag.update(&out);
+        let latest = rendered.write(
             snapshot,
             current.shared(),
             base,
             &mut out,
+            &mut etag,
             &mut |stored, out| write_day(out, stored, params),
-        )?
-    } else {
+        )?;
+        out.extend_from_slice(b"}}");
+        etag.update(b"}}");
+        return Ok(RangeJson {
+            body: out,
+            latest,
+            etag: Some(etag),
+        });
+    }
+    let latest = {
         let mut latest = None;
         for (index, stored) in range_at(snapshot, range, params.as_of).enumerate() {
             if index > 0 {
@@ -347,7 +359,20 @@ fn range_json(
         latest
     };
     out.extend_from_slice(b"}}");
-    Ok((out, latest))
+    Ok(RangeJson {
+        body: out,
+        latest,
+        etag: None,
+    })
+}
+
+/// What [`range_json`] wrote.
+struct RangeJson {
+    body: Vec<u8>,
+    /// The newest `last_changed` of the days written (`None`: no day of the range is held).
+    latest: Option<OffsetDateTime>,
+    /// The ETag, when computed as the body was written (else it is the body's hash).
+    etag: Option<EtagBuilder>,
 }
 
 /// One day of a daily range: `"2024-01-02":{"AUD":1.6235,...}`, shaped by `params`.
@@ -439,38 +464,31 @@ mod tests {
                     group: None,
                     as_of: None,
                 };
-                let by_hand = range_json(&snapshot, range, &params, &rendered_every_time);
-                let cold = range_json(&snapshot, range, &params, &kept);
-                let copied = range_json(&snapshot, range, &params, &kept);
-                if let Ok((_, latest)) = &by_hand {
+                let by_hand = written(&snapshot, range, &params, &rendered_every_time);
+                let cold = written(&snapshot, range, &params, &kept);
+                let copied = written(&snapshot, range, &params, &kept);
+                if let Ok((_, latest, etag)) = &by_hand {
                     assert_eq!(*latest, newest);
+                    assert_eq!(etag.is_some(), symbols.is_empty(), "{base:?} {symbols:?}");
                 }
                 for other in [cold, copied] {
-                    assert_eq!(
-                        other.as_ref().map_err(ToString::to_string),
-                        by_hand.as_ref().map_err(ToString::to_string),
-                        "{base:?} {symbols:?}"
-                    );
+                    assert_eq!(other, by_hand, "{base:?} {symbols:?}");
                 }
                 let by_serde = range_json_by_serde(Currency::EUR, range, &days, &params);
                 if symbols.is_empty() && by_hand.is_ok() {
                     full_bases.insert(base.unwrap_or(Currency::EUR));
                 }
-                match (by_hand.map(|(body, _)| body), by_serde) {
+                match (by_hand.map(|(body, _, _)| body), by_serde) {
                     (Ok(by_hand), Ok(by_serde)) => {
                         assert_eq!(
-                            String::from_utf8(by_hand).unwrap(),
+                            by_hand,
                             String::from_utf8(by_serde).unwrap(),
                             "{base:?} {symbols:?}"
                         );
                         compared += 1;
                     }
                     (Err(by_hand), Err(by_serde)) => {
-                        assert_eq!(
-                            by_hand.to_string(),
-                            by_serde.to_string(),
-                            "{base:?} {symbols:?}"
-                        );
+                        assert_eq!(by_hand, by_serde.to_string(), "{base:?} {symbols:?}");
                     }
                     (by_hand, by_serde) => panic!(
                         "{base:?} {symbols:?}: by hand {:?}, by serde {:?}",
@@ -484,6 +502,21 @@ mod tests {
         // Every day of every base a full range could be written in was kept; none of the
         // others (a base missing on some day fails the whole range).
         assert_eq!(kept.kept().0, full_bases.len() * days.len());
+    }
+
+    /// What [`range_json`] wrote: the body, the newest change and the ETag if computed.
+    fn written(
+        snapshot: &Snapshot,
+        range: DateRange,
+        params: &RatesParams,
+        rendered: &RenderedDays,
+    ) -> Result<(String, Option<OffsetDateTime>, Option<String>), String> {
+        let written = range_json(snapshot, range, params, rendered).map_err(|e| e.to_string())?;
+        Ok((
+            String::from_utf8(written.body).unwrap(),
+            written.latest,
+            written.etag.map(EtagBuilder::finish),
+        ))
     }
 
     /// The sample's days, each last changed at a different instant, as a snapshot.
@@ -532,10 +565,8 @@ mod tests {
                 for base in bases {
                     let range = DateRange::new(*start, *end).unwrap();
                     let params = params_in(base);
-                    let expected = range_json(&snapshot, range, &params, &every_time)
-                        .map_err(|error| error.to_string());
-                    let copied = range_json(&snapshot, range, &params, &kept)
-                        .map_err(|error| error.to_string());
+                    let expected = written(&snapshot, range, &params, &every_time);
+                    let copied = written(&snapshot, range, &params, &kept);
                     assert_eq!(copied, expected, "{range} {base:?}");
                 }
             }
@@ -555,7 +586,7 @@ mod tests {
         .unwrap();
         let kept = RenderedDays::new(usize::MAX);
         let params = params_in(Some(Currency::USD));
-        let (before, _) = range_json(&snapshot, range, &params, &kept).unwrap();
+        let (before, _, before_etag) = written(&snapshot, range, &params, &kept).unwrap();
         let day = snapshot
             .day(Date::from_calendar_date(2024, time::Month::January, 9).unwrap())
             .unwrap()
@@ -567,15 +598,16 @@ mod tests {
             last_changed: OffsetDateTime::UNIX_EPOCH + time::Duration::days(1),
         };
         let snapshot = snapshot.with_days([corrected]).unwrap();
-        let (after, latest) = range_json(&snapshot, range, &params, &kept).unwrap();
-        let (fresh, _) = range_json(&snapshot, range, &params, &RenderedDays::new(0)).unwrap();
+        let (after, latest, after_etag) = written(&snapshot, range, &params, &kept).unwrap();
+        let fresh = written(&snapshot, range, &params, &RenderedDays::new(0)).unwrap();
         assert_ne!(after, before);
-        assert_eq!(after, fresh);
+        assert_ne!(after_etag, before_etag);
+        assert_eq!((&after, &after_etag), (&fresh.0, &fresh.2));
         assert_eq!(
             latest,
             Some(OffsetDateTime::UNIX_EPOCH + time::Duration::days(1))
         );
-        let text = String::from_utf8(after).unwrap();
+        let text = after;
         // 170 JPY a euro at 1.094 USD a euro: 155.393053 JPY a dollar, to ten digits.
         assert!(text.contains("\"2024-01-09\":{"), "{text}");
         assert!(text.contains("\"JPY\":155.393053,"), "{text}");
