@@ -206,6 +206,31 @@ impl RenderedDays {
         Ok(latest)
     }
 
+    /// Calls `with` on the rates of `stored` in `base` as kept (the JSON object after the date in
+    /// its piece of a range: `{"AUD":1.6235,...}`), if its month is kept and was rendered from
+    /// this very table; a day answer in that base is then copied rather than computed. Never
+    /// renders: one day does not pay for its month.
+    pub(crate) fn with_kept_rates<R>(
+        &self,
+        base: Currency,
+        stored: &StoredRateTable,
+        with: impl FnOnce(&[u8]) -> R,
+    ) -> Option<R> {
+        if self.max_bytes == 0 {
+            return None;
+        }
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let month = entries.months.get(&month_of(base, stored.table.date()))?;
+        let day = month
+            .days
+            .iter()
+            .find(|day| std::ptr::eq(Arc::as_ptr(&day.source), stored))?;
+        let json = month.json.get(day.at.clone())?;
+        // The piece is `"2024-01-02":{...}`: the rates start after the first colon.
+        let colon = json.iter().position(|&byte| byte == b':')?;
+        Some(with(json.get(colon + 1..)?))
+    }
+
     /// Keeps the months just rendered, evicting the oldest to stay within budget.
     fn keep(&self, fresh: Vec<(MonthKey, RenderedMonth)>) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);

@@ -12,7 +12,7 @@ use rates_store::StoredRateTable;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
-use super::as_of::{as_of_key, find_day_at, nearest_before_at, range_at};
+use super::as_of::{as_of_key, find_day_at, nearest_before_at, range_at, DayFound};
 use super::days::{shape, shaped_rates};
 use super::{export, revisions, serve_cached};
 use crate::conditional::{EtagBuilder, Freshness, RenderedAnswer};
@@ -204,8 +204,14 @@ fn render(
     rendered: &RenderedDays,
 ) -> Result<RenderedAnswer, ApiError> {
     match path {
-        RatesPath::Latest => render_day(snapshot, None, params, Freshness::Short),
-        RatesPath::Day(date) => render_day(snapshot, Some(date), params, freshness_of(date, today)),
+        RatesPath::Latest => render_day(snapshot, None, params, Freshness::Short, rendered),
+        RatesPath::Day(date) => render_day(
+            snapshot,
+            Some(date),
+            params,
+            freshness_of(date, today),
+            rendered,
+        ),
         RatesPath::Range(range) => render_range(
             snapshot,
             range,
@@ -233,13 +239,25 @@ fn freshness_of(last_date: Date, today: Date) -> Freshness {
     }
 }
 
+/// One day's answer; with every currency and current values, its rates are copied from the
+/// days kept for ranges in that base when its month is kept (see [`RenderedDays`]).
 fn render_day(
     snapshot: &Snapshot,
     date: Option<Date>,
     params: &RatesParams,
     freshness: Freshness,
+    rendered: &RenderedDays,
 ) -> Result<RenderedAnswer, ApiError> {
     let found = find_day_at(snapshot, date, params.fallback, params.as_of)?;
+    let last_changed = Some(SystemTime::from(found.stored.last_changed));
+    if params.symbols.is_empty() && params.as_of.is_none() {
+        let base = params.base.unwrap_or(snapshot.base());
+        let kept =
+            rendered.with_kept_rates(base, &found.stored, |rates| day_json(base, &found, rates));
+        if let Some(body) = kept {
+            return Ok(RenderedAnswer::new(body, last_changed, freshness));
+        }
+    }
     let table = shape(&found.stored.table, params)?;
     let body = DayBody {
         base: table.base(),
@@ -248,11 +266,30 @@ fn render_day(
         timestamp: found.stored.last_changed.unix_timestamp(),
         rates: table.rates(),
     };
-    RenderedAnswer::json(
-        &body,
-        Some(SystemTime::from(found.stored.last_changed)),
-        freshness,
-    )
+    RenderedAnswer::json(&body, last_changed, freshness)
+}
+
+/// What [`DayBody`] serialises to, with `rates` (a JSON object) as kept by [`RenderedDays`].
+fn day_json(base: Currency, found: &DayFound<'_>, rates: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + rates.len());
+    out.extend_from_slice(b"{\"base\":\"");
+    out.extend_from_slice(base.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"date\":\"");
+    out.extend_from_slice(format_date(found.stored.table.date()).as_bytes());
+    if let Some(requested) = found.requested_date {
+        out.extend_from_slice(b"\",\"requested_date\":\"");
+        out.extend_from_slice(format_date(requested).as_bytes());
+    }
+    out.extend_from_slice(b"\",\"timestamp\":");
+    out.extend_from_slice(
+        itoa::Buffer::new()
+            .format(found.stored.last_changed.unix_timestamp())
+            .as_bytes(),
+    );
+    out.extend_from_slice(b",\"rates\":");
+    out.extend_from_slice(rates);
+    out.push(b'}');
+    out
 }
 
 fn render_range(
@@ -611,6 +648,60 @@ mod tests {
         // 170 JPY a euro at 1.094 USD a euro: 155.393053 JPY a dollar, to ten digits.
         assert!(text.contains("\"2024-01-09\":{"), "{text}");
         assert!(text.contains("\"JPY\":155.393053,"), "{text}");
+    }
+
+    #[test]
+    fn a_day_copied_from_kept_rates_is_what_serde_wrote() {
+        let snapshot = sample_snapshot();
+        let dates: Vec<Date> = snapshot.days().map(|stored| stored.table.date()).collect();
+        let whole = DateRange::new(dates[0], dates[dates.len() - 1]).unwrap();
+        let kept = RenderedDays::new(usize::MAX);
+        let nothing_kept = RenderedDays::new(0);
+        let bases = [
+            None,
+            Some(Currency::EUR),
+            Some(Currency::USD),
+            Some(Currency::parse("INR").unwrap()),
+        ];
+        for base in &bases[..3] {
+            range_json(&snapshot, whole, &params_in(*base), &kept).unwrap();
+        }
+        // INR is missing on the first day: its other months.
+        let but_the_first = DateRange::new(dates[1], dates[dates.len() - 1]).unwrap();
+        range_json(&snapshot, but_the_first, &params_in(bases[3]), &kept).unwrap();
+        let mut copied = 0;
+        // Held days, and a Sunday answered with the Friday before.
+        let asked = dates
+            .iter()
+            .copied()
+            .chain([time::macros::date!(2024 - 01 - 07)]);
+        for date in asked {
+            for base in bases {
+                for fallback in [false, true] {
+                    let params = RatesParams {
+                        fallback,
+                        ..params_in(base)
+                    };
+                    let answer = |rendered: &RenderedDays| {
+                        render_day(&snapshot, Some(date), &params, Freshness::Long, rendered)
+                            .map(|answer| (answer.body().clone(), answer.etag().to_owned()))
+                            .map_err(|error| error.to_string())
+                    };
+                    let expected = answer(&nothing_kept);
+                    assert_eq!(answer(&kept), expected, "{date} {base:?} {fallback}");
+                    let found = snapshot.find(Some(date), fallback);
+                    let base = base.unwrap_or(Currency::EUR);
+                    if let Ok(found) = found {
+                        copied +=
+                            usize::from(kept.with_kept_rates(base, found.stored, |_| ()).is_some());
+                    }
+                }
+            }
+        }
+        // Every held day in the stored base (by default and by name) and in USD, and INR's days
+        // outside its incomplete month, each with and without fallback; the Sunday's Friday, with
+        // fallback, in all four.
+        assert_eq!(copied, 3 * 2 * dates.len() + 2 * (dates.len() - 1) + 4);
     }
 
     #[test]
