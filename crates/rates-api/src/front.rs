@@ -24,7 +24,7 @@ use crate::error::{shorten, ApiError};
 use crate::metrics;
 use crate::rate_limit::{self, Client, Decision};
 use crate::request_id::{RequestId, WorkerIds};
-use crate::request_log::{self, AccessLine, ACCESS_LOG_TARGET};
+use crate::request_log::{self, AccessLine, AccessLog};
 use crate::state::ApiState;
 use crate::target_cache::{self, ServedAnswer, TargetCache};
 
@@ -44,6 +44,8 @@ pub(crate) struct FrontConfig {
     pub targets: Option<TargetCache>,
     /// This worker's request ids.
     pub request_ids: WorkerIds,
+    /// Where request lines go.
+    pub access_log: AccessLog,
 }
 
 pub(crate) async fn front(
@@ -62,7 +64,9 @@ pub(crate) async fn front(
     );
     // Kept for the log line and the target cache: the request itself is passed on.
     let target = request.uri().clone();
-    let logged = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO)
+    let logged = config
+        .access_log
+        .enabled()
         .then(|| request.method().clone());
 
     let length = request
@@ -138,8 +142,9 @@ pub(crate) async fn front(
         }
         response
     });
+    let elapsed = started.elapsed();
     if let Some(metrics) = state.metrics() {
-        metrics.observe_request(route, status.as_u16(), started.elapsed());
+        metrics.observe_request(route, status.as_u16(), elapsed);
     }
     if let Some(method) = logged {
         AccessLine {
@@ -147,10 +152,10 @@ pub(crate) async fn front(
             method: &method,
             path: target.path(),
             status,
-            elapsed: started.elapsed(),
+            elapsed,
             request_id: &request_id,
         }
-        .write();
+        .write(&config.access_log);
     }
     result
 }

@@ -37,7 +37,7 @@ pub use metrics::{IngestOutcome, Metrics};
 pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
 pub use rate_limit::RateLimitConfig;
 pub use read_through::{ReadThrough, MAX_FETCHES_IN_FLIGHT};
-pub use request_log::ACCESS_LOG_TARGET;
+pub use request_log::{AccessLineWriter, AccessLog, ACCESS_LOG_TARGET};
 pub use response_cache::{CacheConfig, ResponseCache};
 pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
 
@@ -64,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
         auth_required: config.auth == AuthMode::ApiKey,
         targets: state.worker_targets(),
         request_ids: state.worker_request_ids(),
+        access_log: config.access_log.clone(),
         state: state.clone(),
     });
     let scope = web::scope("")

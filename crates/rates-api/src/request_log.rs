@@ -5,10 +5,14 @@
 //! The client address is the TCP peer, unless the peer is a configured trusted proxy: then it is
 //! the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Anyone else's
 //! `X-Forwarded-For` is ignored, so a client cannot put a made-up address in the log.
+//!
+//! Where lines go is [`AccessLog`]: `tracing` events by default, or a writer of text lines the
+//! program gives ([`AccessLineWriter`]), which skips the event machinery.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
@@ -21,6 +25,58 @@ pub const ACCESS_LOG_TARGET: &str = "rates_api::access";
 
 /// Longest path written to the log.
 const MAX_LOGGED_PATH: usize = 200;
+
+/// Where request lines go ([`crate::ApiConfig::access_log`]).
+#[derive(Clone, Default)]
+pub enum AccessLog {
+    /// A `tracing` event per request, target [`ACCESS_LOG_TARGET`] at `INFO`: the line as its
+    /// message and its parts as fields (client, method, path, status, duration_ms, request_id),
+    /// for whatever subscriber the program installed. Filtered by that subscriber.
+    #[default]
+    Events,
+    /// The line's text handed to a writer, with no event: for a program whose log is plain text
+    /// lines, where dispatching and formatting an event cost more than the line itself. The
+    /// program gives it only when it wants request lines: every request is written.
+    Lines(Arc<dyn AccessLineWriter>),
+}
+
+impl AccessLog {
+    /// Whether requests are logged now: always with a writer, as the subscriber says otherwise.
+    pub(crate) fn enabled(&self) -> bool {
+        match self {
+            AccessLog::Events => tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO),
+            AccessLog::Lines(_) => true,
+        }
+    }
+}
+
+impl PartialEq for AccessLog {
+    /// Events equal events; writers are equal when they are the same writer.
+    fn eq(&self, other: &AccessLog) -> bool {
+        match (self, other) {
+            (AccessLog::Events, AccessLog::Events) => true,
+            (AccessLog::Lines(one), AccessLog::Lines(other)) => Arc::ptr_eq(one, other),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for AccessLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AccessLog::Events => "Events",
+            AccessLog::Lines(_) => "Lines",
+        })
+    }
+}
+
+/// Takes request lines as text, for [`AccessLog::Lines`].
+pub trait AccessLineWriter: Send + Sync + 'static {
+    /// Writes one request's line: `{client} "{method} {path}" {status} {milliseconds}ms
+    /// id={request id}`, with no line end. Called on the thread that answered, so it should
+    /// not block.
+    fn write_line(&self, line: &str);
+}
 
 /// The address a request came from, honouring `X-Forwarded-For` only from `trusted_proxies`.
 pub fn client_address(
@@ -63,15 +119,18 @@ pub(crate) struct AccessLine<'a> {
 }
 
 impl AccessLine<'_> {
-    /// Writes the line (the caller checked the target is enabled).
-    pub(crate) fn write(&self) {
+    /// Writes the line to `log` (the caller checked [`AccessLog::enabled`]).
+    pub(crate) fn write(&self, log: &AccessLog) {
         thread_local! {
             /// The line being written, kept so that each line does not allocate.
             static LINE: RefCell<String> = const { RefCell::new(String::new()) };
         }
         let write = |line: &mut String| {
             self.compose(line);
-            self.emit(line);
+            match log {
+                AccessLog::Events => self.emit(line),
+                AccessLog::Lines(writer) => writer.write_line(line),
+            }
         };
         LINE.with(|line| match line.try_borrow_mut() {
             Ok(mut line) => write(&mut line),

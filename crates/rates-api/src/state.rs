@@ -15,6 +15,7 @@ use crate::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::read_through::{ReadThrough, ReadThroughSlot};
 use crate::rendered_days::RenderedDays;
 use crate::request_id::{IdGenerator, WorkerIds};
+use crate::request_log::AccessLog;
 use crate::response_cache::{CacheConfig, ResponseCache};
 use crate::routes::RenderedDocument;
 use crate::target_cache::{TargetCache, TargetCaches};
@@ -82,6 +83,8 @@ pub struct ApiConfig {
     pub rate_limit: Option<RateLimitConfig>,
     /// Whether metrics are counted and `GET /metrics` is served.
     pub metrics: bool,
+    /// Where the line logged for each request goes.
+    pub access_log: AccessLog,
 }
 
 impl Default for ApiConfig {
@@ -99,6 +102,7 @@ impl Default for ApiConfig {
             refresh: RefreshConfig::default(),
             rate_limit: None,
             metrics: true,
+            access_log: AccessLog::Events,
         }
     }
 }

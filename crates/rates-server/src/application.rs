@@ -186,6 +186,7 @@ fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
         ServerAuth::ApiKey => AuthMode::ApiKey,
     };
     config.metrics = settings.server.metrics;
+    config.access_log = crate::logging::access_log();
     config.rate_limit = settings
         .server
         .rate_limit

@@ -102,6 +102,12 @@ impl LineQueue {
         ))
     }
 
+    /// Queues one whole `line` (line end included), or drops and counts it when the buffer is
+    /// full.
+    pub fn push(&self, line: &[u8]) {
+        self.shared.push(line);
+    }
+
     /// Lines dropped so far because the buffer was full.
     pub fn dropped_lines(&self) -> usize {
         self.shared.dropped.load(Ordering::Relaxed)
