@@ -97,7 +97,7 @@ where
         None => {
             state
                 .cache()
-                .get_or_render(key, snapshot.generation(), || render(&snapshot))
+                .render_once(key, snapshot.generation(), || render(&snapshot))
                 .await?
         }
     };
