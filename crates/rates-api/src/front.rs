@@ -20,6 +20,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError};
 
 use crate::auth;
+use crate::cors;
 use crate::error::{shorten, ApiError};
 use crate::metrics;
 use crate::rate_limit::{self, Client, Decision};
@@ -118,14 +119,20 @@ pub(crate) async fn front(
     } else {
         request.extensions_mut().insert(request_id.clone());
         let is_options = request.method() == Method::OPTIONS;
+        let cross_origin = request.headers().contains_key(header::ORIGIN);
         match next.call(request).await {
             Ok(response) if is_options && is_plain_refusal(&response) => {
                 Ok(refused_preflight_as_json(response).await)
             }
-            Ok(response) => Ok(match reuse {
-                Some(reuse) if is_reusable(&response) => reuse.keep(response),
-                _ => response.map_into_left_body(),
-            }),
+            Ok(mut response) => {
+                if !cross_origin && !is_options {
+                    cors::drop_cross_origin_headers(response.headers_mut());
+                }
+                Ok(match reuse {
+                    Some(reuse) if is_reusable(&response) => reuse.keep(response),
+                    _ => response.map_into_left_body(),
+                })
+            }
             Err(error) => Err(error),
         }
     };

@@ -72,3 +72,33 @@ fn configured_origins_only() -> TestResult {
     assert!(reply.header("access-control-allow-origin").is_none());
     Ok(())
 }
+
+#[test]
+fn answers_to_requests_without_origin_carry_no_browser_only_headers() -> TestResult {
+    let app = spawn_app()?;
+    for path in ["/rates/2024-01-02/", "/currencies", "/rates/2024-01-02/"] {
+        // The second day answer comes from the worker's cache of targets.
+        let plain = app.get(path)?;
+        assert_eq!(plain.status, 200);
+        assert_eq!(
+            plain.header("access-control-expose-headers"),
+            None,
+            "{path}"
+        );
+        assert_eq!(plain.header("access-control-allow-origin"), None, "{path}");
+        let vary = plain.header("vary").unwrap_or_default();
+        assert!(
+            vary.split(", ").any(|name| name == "Origin")
+                && !vary.contains("Access-Control-Request"),
+            "{path}: {vary}"
+        );
+    }
+    let from_browser = app.get_with("/rates/2024-01-02/", &[("Origin", "https://example.org")])?;
+    assert!(from_browser
+        .header("access-control-expose-headers")
+        .is_some_and(|exposed| exposed.contains("etag")));
+    assert!(from_browser
+        .header("vary")
+        .is_some_and(|vary| vary.contains("Origin")));
+    Ok(())
+}
