@@ -8,8 +8,6 @@
 //! last changed in the database.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
@@ -17,8 +15,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use xxhash_rust::xxh3::Xxh3;
-
-use crate::answer_body::AnswerBody;
 
 /// How long clients and proxies may reuse an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +42,7 @@ impl Freshness {
 /// A successful answer, rendered once, with its caching validators.
 #[derive(Debug)]
 pub struct RenderedAnswer {
-    body: AnswerBody,
-    /// A body in parts joined into one piece, once the answer is sent a second time: an answer
-    /// asked for again is likely asked for often, and one piece is what the workers' caches of
-    /// targets keep ([`crate::target_cache`]).
-    joined: OnceLock<Bytes>,
-    sent: AtomicBool,
+    body: Bytes,
     etag: HeaderValue,
     last_modified: Option<(SystemTime, HeaderValue)>,
     cache_control: HeaderValue,
@@ -134,24 +125,22 @@ impl RenderedAnswer {
     /// was made of, so that it changes exactly when the body does): for a body assembled from
     /// pieces whose hashes are known, such as a daily range's days.
     pub(crate) fn with_etag(
-        body: impl Into<AnswerBody>,
+        body: Vec<u8>,
         etag: &str,
         last_changed: Option<SystemTime>,
         freshness: Freshness,
     ) -> RenderedAnswer {
         RenderedAnswer {
             etag: etag_value(etag),
-            body: body.into(),
-            joined: OnceLock::new(),
-            sent: AtomicBool::new(false),
+            body: Bytes::from(body),
             last_modified: last_modified_value(last_changed),
             cache_control: freshness.header_value(),
         }
     }
 
-    /// The JSON body, in one piece.
-    pub fn body(&self) -> Bytes {
-        self.body.joined()
+    /// The JSON body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
     }
 
     /// Encodes `body` as JSON and renders it (see [`RenderedAnswer::new`]): the one way routes
@@ -176,11 +165,7 @@ impl RenderedAnswer {
 
     /// Bytes held, for the cache's budget.
     pub fn weight(&self) -> usize {
-        match self.body {
-            AnswerBody::Whole(_) => self.body.len() + 256,
-            // The parts, and the copy joined when the answer is sent again.
-            AnswerBody::Parts { .. } => 2 * self.body.len() + 256,
-        }
+        self.body.len() + 256
     }
 
     /// 304 when the request's validators match, the full answer otherwise.
@@ -199,13 +184,7 @@ impl RenderedAnswer {
         if status == StatusCode::NOT_MODIFIED {
             return response.finish();
         }
-        response.content_type(mime_json());
-        match &self.body {
-            AnswerBody::Parts { .. } if self.sent.swap(true, Ordering::Relaxed) => {
-                response.body(self.joined.get_or_init(|| self.body.joined()).clone())
-            }
-            body => body.respond(&mut response),
-        }
+        response.content_type(mime_json()).body(self.body.clone())
     }
 
     fn not_modified(&self, headers: &HeaderMap) -> bool {

@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-mod answer_body;
 mod auth;
 mod conditional;
 #[cfg(feature = "contract")]
@@ -42,21 +41,8 @@ pub use request_log::{AccessLineWriter, AccessLog, ACCESS_LOG_TARGET};
 pub use response_cache::{CacheConfig, ResponseCache};
 pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
 
-/// For [`actix_web::HttpServer::on_connect`]: turns Nagle's algorithm off (`TCP_NODELAY`) on a
-/// TCP connection. A daily range is sent in parts (its months, shared with the days kept for
-/// other ranges) and so in several writes; with Nagle's algorithm on, each write after the first
-/// waits for the client's delayed acknowledgement, 40 ms on Linux.
-pub fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        if let Err(error) = tcp.set_nodelay(true) {
-            log::debug!("cannot set TCP_NODELAY on a connection: {error}");
-        }
-    }
-}
-
 /// Registers the whole API on an app: routes, the 404/405 answers, JSON errors for actix's own
-/// extractors, CORS, the request-target limit and the request log, all sharing `state`. Serve
-/// it with [`disable_nagle`] on each connection.
+/// extractors, CORS, the request-target limit and the request log, all sharing `state`.
 ///
 /// ```no_run
 /// # fn demo(state: rates_api::ApiState) {
@@ -64,8 +50,7 @@ pub fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Ext
 /// HttpServer::new(move || {
 ///     let state = state.clone();
 ///     App::new().configure(move |cfg| rates_api::configure(cfg, state))
-/// })
-/// .on_connect(rates_api::disable_nagle);
+/// });
 /// # }
 /// ```
 pub fn configure(cfg: &mut web::ServiceConfig, state: ApiState) {
@@ -124,25 +109,6 @@ mod extractor_errors {
     pub(crate) fn json_config() -> web::JsonConfig {
         web::JsonConfig::default().error_handler(|error, _request| {
             ApiError::InvalidBody(shorten(&error.to_string(), MAX_MESSAGE)).into()
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn disable_nagle_sets_tcp_nodelay_on_a_connection() -> Result<(), Box<dyn std::error::Error>> {
-        actix_web::rt::System::new().block_on(async {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-            let client = std::net::TcpStream::connect(listener.local_addr()?)?;
-            let (accepted, _) = listener.accept()?;
-            accepted.set_nonblocking(true)?;
-            let connection = actix_web::rt::net::TcpStream::from_std(accepted)?;
-            assert!(!connection.nodelay()?, "off by default");
-            super::disable_nagle(&connection, &mut actix_web::dev::Extensions::new());
-            assert!(connection.nodelay()?);
-            drop(client);
-            Ok(())
         })
     }
 }

@@ -8,9 +8,8 @@
 //! rendered day is some 600 bytes and serves every range that contains it, in that base.
 //!
 //! Days are kept a calendar month at a time, one after another in one buffer as a range holding
-//! the month has them (each after a comma), so a year is a dozen parts of the answer's body,
-//! referenced rather than copied ([`crate::answer_body`]): kept one by one, the lookups and
-//! scattered copies cost a cache miss per day in profiles.
+//! the month has them, so a year is a dozen copies of contiguous memory: kept one by one, the
+//! lookups and scattered copies cost a cache miss per day in profiles.
 //!
 //! Correctness: a rendered day keeps the stored table it was rendered from (the snapshot's
 //! `Arc`) and is copied only while the snapshot still holds that very table, so a corrected or
@@ -23,13 +22,11 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use actix_web::web::Bytes;
 use rates_domain::{Currency, DateRange};
 use rates_snapshot::Snapshot;
 use rates_store::StoredRateTable;
 use time::{Date, Month, OffsetDateTime};
 
-use crate::answer_body::BodyWriter;
 use crate::conditional::EtagBuilder;
 use crate::error::ApiError;
 
@@ -51,39 +48,32 @@ struct RenderedDay {
     /// Its `last_changed`, kept here so that a range's newest is found without reading the
     /// tables.
     last_changed: OffsetDateTime,
-    /// Where its JSON is in the month's (after its comma).
+    /// Where its JSON is in the month's.
     at: Range<usize>,
+    /// The XXH3 hash of its JSON, for the range's ETag.
+    hash: u64,
 }
 
-/// The days of one month held when it was rendered, in date order: their JSON each after a
-/// comma, so that any run of days can be copied with or without the comma before it.
+/// The days of one month held when it was rendered, in date order: their JSON separated by
+/// commas.
 #[derive(Debug)]
 struct RenderedMonth {
     days: Vec<RenderedDay>,
-    json: Bytes,
-    /// The XXH3 hash of each day's JSON ([`day_hash`]), little-endian one after another: what
-    /// a range feeds its ETag, in one piece per month.
-    hashes: Box<[u8]>,
+    json: Box<[u8]>,
     /// The newest `last_changed` of `days`: most months of a range are copied whole.
     latest: Option<OffsetDateTime>,
 }
 
 /// Days of a range copied from one rendered month.
 struct Copied<'a> {
-    /// Their JSON, after the comma before the first.
-    json: Bytes,
-    /// Their hashes, for the ETag.
-    hashes: &'a [u8],
-    count: usize,
+    json: &'a [u8],
+    days: &'a [RenderedDay],
     latest: Option<OffsetDateTime>,
 }
 
 impl RenderedMonth {
     fn weight(&self) -> usize {
-        self.json.len()
-            + self.hashes.len()
-            + self.days.len() * std::mem::size_of::<RenderedDay>()
-            + MONTH_OVERHEAD
+        self.json.len() + self.days.len() * std::mem::size_of::<RenderedDay>() + MONTH_OVERHEAD
     }
 
     /// The JSON of the leading tables of `tables` this month holds as rendered, if the first
@@ -102,16 +92,11 @@ impl RenderedMonth {
             .take_while(|(day, table)| Arc::ptr_eq(&day.source, table))
             .count();
         let matching = self.days.get(start..start + count)?;
-        // The comma before the first day.
-        let from = matching.first()?.at.start.checked_sub(1)?;
+        let from = matching.first()?.at.start;
         let to = matching.last()?.at.end;
-        if from > to || to > self.json.len() {
-            return None;
-        }
         Some(Copied {
-            json: self.json.slice(from..to),
-            hashes: self.hashes.get(start * 8..(start + count) * 8)?,
-            count,
+            json: self.json.get(from..to)?,
+            days: matching,
             latest: if matching.len() == self.days.len() {
                 self.latest
             } else {
@@ -158,7 +143,7 @@ impl RenderedDays {
     }
 
     /// Appends `tables` (consecutive days of `snapshot`, in date order) in `base` to `out`,
-    /// separated by commas (kept months as shared parts), and returns the newest `last_changed` among them: each day copied
+    /// separated by commas, and returns the newest `last_changed` among them: each day copied
     /// from its month as kept when the snapshot still holds the table it was rendered from,
     /// else its whole month written by `render` and kept. `etag` is fed each day's hash in
     /// order ([`day_hash`]), which stands for the day's JSON in the range's ETag: the same
@@ -168,12 +153,12 @@ impl RenderedDays {
         snapshot: &Snapshot,
         tables: &[Arc<StoredRateTable>],
         base: Currency,
-        out: &mut BodyWriter,
+        out: &mut Vec<u8>,
         etag: &mut EtagBuilder,
         render: &mut RenderDay<'_>,
     ) -> Result<Option<OffsetDateTime>, ApiError> {
         if self.max_bytes == 0 {
-            return write_each(tables, out.open(), etag, render);
+            return write_each(tables, out, etag, render);
         }
         let mut fresh = Vec::new();
         let mut latest = None;
@@ -181,19 +166,21 @@ impl RenderedDays {
         {
             let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
             while let Some(head) = rest.first() {
-                let first = rest.len() == tables.len();
+                if rest.len() < tables.len() {
+                    out.push(b',');
+                }
                 let key = month_of(base, head.table.date());
                 if let Some(copied) = entries
                     .months
                     .get(&key)
                     .and_then(|month| month.leading(rest))
                 {
-                    rest = copy(copied, first, rest, out, etag, &mut latest);
+                    rest = copy(copied, rest, out, etag, &mut latest);
                     continue;
                 }
                 let month = render_month(snapshot, key, render);
                 match month.as_ref().and_then(|month| month.leading(rest)) {
-                    Some(copied) => rest = copy(copied, first, rest, out, etag, &mut latest),
+                    Some(copied) => rest = copy(copied, rest, out, etag, &mut latest),
                     // A day of the month outside the range cannot be written in this base
                     // (the base was not held that day), or `tables` are not the snapshot's:
                     // the range's days of the month are written one by one, and not kept.
@@ -204,10 +191,7 @@ impl RenderedDays {
                             .count()
                             .max(1);
                         let (these, after) = rest.split_at(in_month.min(rest.len()));
-                        if !first {
-                            out.open().push(b',');
-                        }
-                        latest = latest.max(write_each(these, out.open(), etag, render)?);
+                        latest = latest.max(write_each(these, out, etag, render)?);
                         rest = after;
                     }
                 }
@@ -284,24 +268,20 @@ impl RenderedDays {
     }
 }
 
-/// Appends the days `copied` to `out` (after a comma unless they come `first`) and their hashes
-/// to `etag`; what is left of `rest`.
+/// Appends the days `copied` to `out` and their hashes to `etag`; what is left of `rest`.
 fn copy<'a>(
     copied: Copied<'_>,
-    first: bool,
     rest: &'a [Arc<StoredRateTable>],
-    out: &mut BodyWriter,
+    out: &mut Vec<u8>,
     etag: &mut EtagBuilder,
     latest: &mut Option<OffsetDateTime>,
 ) -> &'a [Arc<StoredRateTable>] {
-    out.append_shared(if first {
-        copied.json.slice(1..)
-    } else {
-        copied.json
-    });
-    etag.update(copied.hashes);
+    out.extend_from_slice(copied.json);
+    for day in copied.days {
+        etag.update(&day.hash.to_le_bytes());
+    }
     *latest = (*latest).max(copied.latest);
-    rest.get(copied.count..).unwrap_or_default()
+    rest.get(copied.days.len()..).unwrap_or_default()
 }
 
 /// What stands for a day's JSON in a range's ETag.
@@ -318,23 +298,23 @@ fn render_month(
     let tables = snapshot.range(month_range(key)?).shared();
     let mut json = Vec::new();
     let mut days = Vec::with_capacity(tables.len());
-    let mut hashes = Vec::with_capacity(8 * tables.len());
     for table in tables {
-        json.push(b',');
+        if !days.is_empty() {
+            json.push(b',');
+        }
         let start = json.len();
         render(table, &mut json).ok()?;
-        hashes.extend_from_slice(&day_hash(json.get(start..).unwrap_or_default()).to_le_bytes());
         days.push(RenderedDay {
             source: Arc::clone(table),
             last_changed: table.last_changed,
+            hash: day_hash(json.get(start..).unwrap_or_default()),
             at: start..json.len(),
         });
     }
     Some(RenderedMonth {
         latest: days.iter().map(|day| day.last_changed).max(),
         days,
-        json: Bytes::from(json),
-        hashes: hashes.into(),
+        json: json.into(),
     })
 }
 
@@ -380,7 +360,7 @@ mod tests {
 
     /// Writes the days of `range` in `base` as their dates, counting the days rendered.
     fn write(days: &RenderedDays, snapshot: &Snapshot, range: DateRange) -> (String, usize) {
-        let mut out = BodyWriter::with_capacity(0);
+        let mut out = Vec::new();
         let mut renders = 0;
         let tables = snapshot.range(range).shared();
         days.write(
@@ -396,10 +376,7 @@ mod tests {
             },
         )
         .unwrap();
-        (
-            String::from_utf8(out.finish().joined().to_vec()).unwrap(),
-            renders,
-        )
+        (String::from_utf8(out).unwrap(), renders)
     }
 
     fn range(start: Date, end: Date) -> DateRange {
@@ -464,9 +441,7 @@ mod tests {
             })
             .collect();
         let snapshot = snapshot(&held);
-        // Its day after a comma, the day's hash, the day and the month.
-        let one_month =
-            ",2024-01-01".len() + 8 + std::mem::size_of::<RenderedDay>() + MONTH_OVERHEAD;
+        let one_month = "2024-01-01".len() + std::mem::size_of::<RenderedDay>() + MONTH_OVERHEAD;
         let days = RenderedDays::new(3 * one_month);
         let year = range(held[0], held[11]);
         assert_eq!(write(&days, &snapshot, year).1, 12);
@@ -490,7 +465,7 @@ mod tests {
 
         // The month's first day cannot be written: a range of the second day still is.
         let days = RenderedDays::new(1 << 20);
-        let mut out = BodyWriter::with_capacity(0);
+        let mut out = Vec::new();
         let tables = snapshot.range(range(held[1], held[1])).shared();
         let mut failing = |stored: &StoredRateTable, out: &mut Vec<u8>| {
             if stored.table.date() == held[0] {
@@ -509,7 +484,7 @@ mod tests {
                 &mut failing,
             )
             .unwrap();
-        assert_eq!(out.finish().joined(), "x");
+        assert_eq!(out, b"x");
         assert_eq!(latest, Some(OffsetDateTime::UNIX_EPOCH));
         assert_eq!(days.kept(), (0, 0));
         // A range holding the day that fails is an error.
@@ -518,7 +493,7 @@ mod tests {
             &snapshot,
             tables,
             Currency::USD,
-            &mut BodyWriter::with_capacity(0),
+            &mut Vec::new(),
             &mut EtagBuilder::new(),
             &mut failing,
         );

@@ -134,17 +134,6 @@ impl ResponseCache {
         if let Some(answer) = self.get(&key, generation) {
             return Ok(answer);
         }
-        self.render_once(key, generation, render).await
-    }
-
-    /// [`ResponseCache::get_or_render`] for a caller that has just missed `key` in the cache:
-    /// renders and keeps the answer, or waits for the identical request rendering it.
-    pub(crate) async fn render_once(
-        &self,
-        key: String,
-        generation: u64,
-        render: impl FnOnce() -> Result<RenderedAnswer, ApiError>,
-    ) -> Result<Arc<RenderedAnswer>, ApiError> {
         let flight_key = (generation, key);
         let cell: InFlight = Arc::clone(
             self.in_flight
@@ -182,9 +171,6 @@ impl ResponseCache {
         if weight > self.config.max_bytes {
             return;
         }
-        // Evicted answers are freed after the lock is released: freeing a year's range takes
-        // long enough for the other workers to queue behind it.
-        let mut evicted = Vec::new();
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if entries.generation != generation {
             return;
@@ -192,15 +178,13 @@ impl ResponseCache {
         if let Some(old) = entries.map.remove(&key) {
             entries.bytes = entries.bytes.saturating_sub(old.answer.weight());
             entries.order.retain(|existing| *existing != key);
-            evicted.push(old);
         }
         while entries.bytes + weight > self.config.max_bytes {
             let Some(oldest) = entries.order.pop_front() else {
                 break;
             };
-            if let Some(old) = entries.map.remove(&oldest) {
-                entries.bytes = entries.bytes.saturating_sub(old.answer.weight());
-                evicted.push(old);
+            if let Some(evicted) = entries.map.remove(&oldest) {
+                entries.bytes = entries.bytes.saturating_sub(evicted.answer.weight());
             }
         }
         entries.bytes += weight;

@@ -95,7 +95,6 @@ impl Application {
             App::new().configure(move |cfg| rates_api::configure(cfg, state))
         })
         .workers(settings.server.workers)
-        .on_connect(rates_api::disable_nagle)
         // The caller's stop future decides when to stop; actix's own signal handling would treat
         // SIGINT as a forced stop.
         .disable_signals()

@@ -97,7 +97,7 @@ where
         None => {
             state
                 .cache()
-                .render_once(key, snapshot.generation(), || render(&snapshot))
+                .get_or_render(key, snapshot.generation(), || render(&snapshot))
                 .await?
         }
     };

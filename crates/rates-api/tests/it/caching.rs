@@ -5,9 +5,7 @@ use std::time::{Duration, SystemTime};
 use actix_web::http::header::HttpDate;
 use rates_domain::{parse_date, Currency, RateTable, Source};
 
-use crate::helpers::{
-    databases, sample_tables, spawn_app, spawn_app_with_sample, TestApp, TestResult,
-};
+use crate::helpers::{databases, spawn_app, spawn_app_with_sample, TestApp, TestResult};
 
 #[test]
 fn answers_carry_validators_and_freshness() -> TestResult {
@@ -232,36 +230,5 @@ fn correct_usd_on_2024_01_02(app: &TestApp) -> TestResult {
     )?;
     app.store().upsert_rate_table(&corrected, Source::Fixer)?;
     app.wait_until_current()?;
-    Ok(())
-}
-
-#[test]
-fn a_range_of_kept_months_reads_the_same_first_and_from_the_cache() -> TestResult {
-    let app = spawn_app()?;
-    // Every currency in another base: the range is made of the months kept for it, sent in
-    // parts the first time and in one piece once cached.
-    let path = "/rates/2023-12-27..2024-01-10/?base=USD";
-    let first = app.get(path)?;
-    let cached = app.get(path)?;
-    let head = app.request("HEAD", path, &[])?;
-    assert_eq!(first.status, 200);
-    assert_eq!(first.body, cached.body);
-    assert_eq!(first.header("etag"), cached.header("etag"));
-    let length = first.body.len().to_string();
-    for reply in [&first, &cached, &head] {
-        assert_eq!(reply.header("content-length"), Some(length.as_str()));
-    }
-    let rates = first.json()?["rates"].clone();
-    let days = rates.as_object().ok_or("no rates")?;
-    let start = parse_date("2023-12-27")?;
-    let held = sample_tables()?
-        .iter()
-        .filter(|table| table.date() >= start)
-        .count();
-    assert_eq!(days.len(), held);
-    for (date, day_rates) in days {
-        let day = app.get(&format!("/rates/{date}/?base=USD"))?.json()?;
-        assert_eq!(day["rates"], *day_rates, "{date}");
-    }
     Ok(())
 }

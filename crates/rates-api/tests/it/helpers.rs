@@ -78,7 +78,6 @@ pub fn spawn_app_with_workers(
                 let state = served.clone();
                 App::new().configure(move |cfg| rates_api::configure(cfg, state))
             })
-            .on_connect(rates_api::disable_nagle)
             .workers(workers)
             .disable_signals()
             .shutdown_timeout(1)
