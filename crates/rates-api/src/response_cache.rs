@@ -22,13 +22,15 @@
 //! served 27 % faster without it. A URL asked for again is kept as before, so popular ranges are
 //! still answered from memory from their third ask on.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use hashbrown::HashTable;
+
 use tokio::sync::OnceCell;
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::conditional::RenderedAnswer;
 use crate::error::ApiError;
@@ -78,10 +80,11 @@ impl AskedOnce {
         }
     }
 
-    /// Whether `key` was asked for before, as remembered; remembers it either way.
-    fn asked_before(&self, key: &str, generation: u64) -> bool {
+    /// Whether the key hashing to `key_hash` was asked for before in snapshot `generation`, as
+    /// remembered; remembers it either way.
+    fn asked_before(&self, key_hash: u64, generation: u64) -> bool {
         // 0 marks an empty slot, so no key hashes to it.
-        let hash = xxh3_64_with_seed(key.as_bytes(), generation) | 1;
+        let hash = xxh3_64_with_seed(&key_hash.to_le_bytes(), generation) | 1;
         let slot = usize::try_from(hash % ASKED_ONCE_SLOTS as u64).unwrap_or_default();
         self.slots
             .get(slot)
@@ -89,9 +92,29 @@ impl AskedOnce {
     }
 }
 
+/// A request's key with its hash, computed once per request and used by every lookup: the
+/// entries and the renders in flight are found by hash, their keys compared only on a match.
+struct Keyed<'a> {
+    text: &'a str,
+    hash: u64,
+}
+
+impl<'a> Keyed<'a> {
+    fn new(text: &'a str) -> Keyed<'a> {
+        Keyed {
+            text,
+            hash: xxh3_64(text.as_bytes()),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
+    hash: u64,
+    key: String,
     answer: Arc<RenderedAnswer>,
+    /// The answer's weight, kept here so that evicting does not read the answer.
+    weight: usize,
     stored_at: Instant,
 }
 
@@ -99,29 +122,54 @@ struct Entry {
 struct Entries {
     /// The snapshot generation every entry was computed from.
     generation: u64,
-    map: HashMap<String, Entry>,
-    /// Keys in insertion order, for eviction.
-    order: VecDeque<String>,
+    table: HashTable<Entry>,
+    /// The entries' hashes in insertion order, for eviction.
+    order: VecDeque<u64>,
     bytes: usize,
 }
 
 impl Entries {
-    fn clear(&mut self) {
-        self.map.clear();
-        self.order.clear();
-        self.bytes = 0;
+    fn find(&self, key: &Keyed<'_>) -> Option<&Entry> {
+        self.table.find(key.hash, |entry| {
+            entry.hash == key.hash && entry.key == key.text
+        })
+    }
+
+    /// Removes the oldest entry, if any, and returns it (to be dropped outside the lock).
+    fn evict_oldest(&mut self) -> Option<Option<Entry>> {
+        let hash = self.order.pop_front()?;
+        let Ok(found) = self.table.find_entry(hash, |entry| entry.hash == hash) else {
+            return Some(None);
+        };
+        let (evicted, _) = found.remove();
+        self.bytes = self.bytes.saturating_sub(evicted.weight);
+        Some(Some(evicted))
     }
 }
 
 /// One render in progress, shared by the requests waiting for it.
 type InFlight = Arc<OnceCell<Arc<RenderedAnswer>>>;
 
+#[derive(Debug)]
+struct Flight {
+    generation: u64,
+    hash: u64,
+    key: String,
+    cell: InFlight,
+}
+
+impl Flight {
+    fn is(&self, key: &Keyed<'_>, generation: u64) -> bool {
+        self.hash == key.hash && self.generation == generation && self.key == key.text
+    }
+}
+
 /// Rendered answers keyed by normalised request; see the module docs.
 #[derive(Debug)]
 pub struct ResponseCache {
     config: CacheConfig,
     entries: RwLock<Entries>,
-    in_flight: Mutex<HashMap<(u64, String), InFlight>>,
+    in_flight: Mutex<HashTable<Flight>>,
     asked_once: AskedOnce,
     renders: AtomicU64,
 }
@@ -132,7 +180,7 @@ impl ResponseCache {
         ResponseCache {
             config,
             entries: RwLock::new(Entries::default()),
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashTable::new()),
             asked_once: AskedOnce::new(),
             renders: AtomicU64::new(0),
         }
@@ -141,10 +189,14 @@ impl ResponseCache {
     /// The cached answer for `key` computed from snapshot `generation`, if any and not expired.
     /// A newer generation than the entries' drops them all.
     pub fn get(&self, key: &str, generation: u64) -> Option<Arc<RenderedAnswer>> {
+        self.get_keyed(&Keyed::new(key), generation)
+    }
+
+    fn get_keyed(&self, key: &Keyed<'_>, generation: u64) -> Option<Arc<RenderedAnswer>> {
         {
             let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
             if entries.generation == generation {
-                let entry = entries.map.get(key)?;
+                let entry = entries.find(key)?;
                 return (entry.stored_at.elapsed() < self.config.max_age)
                     .then(|| Arc::clone(&entry.answer));
             }
@@ -153,14 +205,20 @@ impl ResponseCache {
                 return None;
             }
         }
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.generation < generation {
-            if !entries.map.is_empty() {
+        let dropped = {
+            let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+            if entries.generation >= generation {
+                return None;
+            }
+            if !entries.table.is_empty() {
                 log::debug!("the rates changed; response cache cleared");
             }
-            entries.clear();
+            let dropped = std::mem::take(&mut *entries);
             entries.generation = generation;
-        }
+            dropped
+        };
+        // Dropped outside the lock: freeing thousands of answers is not free.
+        drop(dropped);
         None
     }
 
@@ -175,75 +233,126 @@ impl ResponseCache {
         generation: u64,
         render: impl FnOnce() -> Result<RenderedAnswer, ApiError>,
     ) -> Result<Arc<RenderedAnswer>, ApiError> {
-        if let Some(answer) = self.get(&key, generation) {
-            return Ok(answer);
+        self.lookup_or_render(key, generation, render)
+            .await
+            .map(|(answer, _)| answer)
+    }
+
+    /// [`ResponseCache::get_or_render`], and whether the answer was found in the cache (rather
+    /// than rendered by this request or one it waited for).
+    pub(crate) async fn lookup_or_render(
+        &self,
+        key: String,
+        generation: u64,
+        render: impl FnOnce() -> Result<RenderedAnswer, ApiError>,
+    ) -> Result<(Arc<RenderedAnswer>, bool), ApiError> {
+        let keyed = Keyed::new(&key);
+        if let Some(answer) = self.get_keyed(&keyed, generation) {
+            return Ok((answer, true));
         }
-        let flight_key = (generation, key);
-        let cell: InFlight = Arc::clone(
-            self.in_flight
+        let cell: InFlight = {
+            let mut in_flight = self
+                .in_flight
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(flight_key.clone())
-                .or_default(),
-        );
+                .unwrap_or_else(PoisonError::into_inner);
+            let found = in_flight
+                .find(keyed.hash, |flight| flight.is(&keyed, generation))
+                .map(|flight| Arc::clone(&flight.cell));
+            found.unwrap_or_else(|| {
+                let cell = InFlight::default();
+                in_flight.insert_unique(
+                    keyed.hash,
+                    Flight {
+                        generation,
+                        hash: keyed.hash,
+                        key: key.clone(),
+                        cell: Arc::clone(&cell),
+                    },
+                    |flight| flight.hash,
+                );
+                cell
+            })
+        };
         let rendered = cell
             .get_or_try_init(|| async {
                 self.renders.fetch_add(1, Ordering::Relaxed);
                 let answer = Arc::new(render()?);
                 if answer.body().len() <= KEPT_FROM_SECOND_ASK_BYTES
-                    || self.asked_once.asked_before(&flight_key.1, generation)
+                    || self.asked_once.asked_before(keyed.hash, generation)
                 {
-                    self.insert(flight_key.1.clone(), Arc::clone(&answer), generation);
+                    self.insert_keyed(&keyed, Arc::clone(&answer), generation);
                 }
                 Ok::<_, ApiError>(answer)
             })
             .await
             .map(Arc::clone);
-        let mut in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if in_flight
-            .get(&flight_key)
-            .is_some_and(|current| Arc::ptr_eq(current, &cell))
-        {
-            in_flight.remove(&flight_key);
-        }
-        rendered
+        let finished = {
+            let mut in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            in_flight
+                .find_entry(keyed.hash, |flight| {
+                    flight.is(&keyed, generation) && Arc::ptr_eq(&flight.cell, &cell)
+                })
+                .ok()
+                .map(|found| found.remove().0)
+        };
+        drop(finished);
+        rendered.map(|answer| (answer, false))
     }
 
     /// Keeps `answer` under `key`, evicting the oldest entries to stay within budget; an answer
     /// from another snapshot generation than the entries' is not kept.
     pub fn insert(&self, key: String, answer: Arc<RenderedAnswer>, generation: u64) {
+        self.insert_keyed(&Keyed::new(&key), answer, generation);
+    }
+
+    fn insert_keyed(&self, key: &Keyed<'_>, answer: Arc<RenderedAnswer>, generation: u64) {
         let weight = answer.weight();
         if weight > self.config.max_bytes {
             return;
         }
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.generation != generation {
-            return;
-        }
-        if let Some(old) = entries.map.remove(&key) {
-            entries.bytes = entries.bytes.saturating_sub(old.answer.weight());
-            entries.order.retain(|existing| *existing != key);
-        }
-        while entries.bytes + weight > self.config.max_bytes {
-            let Some(oldest) = entries.order.pop_front() else {
-                break;
-            };
-            if let Some(evicted) = entries.map.remove(&oldest) {
-                entries.bytes = entries.bytes.saturating_sub(evicted.answer.weight());
+        let mut evicted = Vec::new();
+        {
+            let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+            if entries.generation != generation {
+                return;
             }
+            if let Ok(found) = entries.table.find_entry(key.hash, |entry| {
+                entry.hash == key.hash && entry.key == key.text
+            }) {
+                // Rendered again (it had expired): it goes to the back of the order. The order
+                // holds one hash per entry, whichever of the entries sharing a hash it names.
+                let (old, _) = found.remove();
+                entries.bytes = entries.bytes.saturating_sub(old.weight);
+                if let Some(at) = entries.order.iter().position(|hash| *hash == key.hash) {
+                    entries.order.remove(at);
+                }
+                evicted.push(Some(old));
+            }
+            while entries.bytes + weight > self.config.max_bytes {
+                let Some(oldest) = entries.evict_oldest() else {
+                    break;
+                };
+                evicted.push(oldest);
+            }
+            entries.bytes += weight;
+            entries.order.push_back(key.hash);
+            entries.table.insert_unique(
+                key.hash,
+                Entry {
+                    hash: key.hash,
+                    key: key.text.to_owned(),
+                    answer,
+                    weight,
+                    stored_at: Instant::now(),
+                },
+                |entry| entry.hash,
+            );
         }
-        entries.bytes += weight;
-        entries.order.push_back(key.clone());
-        entries.map.insert(
-            key,
-            Entry {
-                answer,
-                stored_at: Instant::now(),
-            },
-        );
+        // Freed outside the lock, so that the other workers' lookups do not wait for it.
+        drop(evicted);
     }
 
     /// How many answers were rendered (cache misses that computed), since start.
@@ -256,7 +365,7 @@ impl ResponseCache {
         self.entries
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .map
+            .table
             .len()
     }
 
@@ -314,6 +423,31 @@ mod tests {
         assert!(cache.get("d", 0).is_some());
         cache.insert("huge".into(), answer(10_000), 0);
         assert!(cache.get("huge", 0).is_none());
+    }
+
+    #[test]
+    fn keys_sharing_a_hash_keep_their_own_answers_and_the_budget() {
+        let cache = ResponseCache::new(config(2 * answer(100).weight()));
+        let a = Keyed { text: "a", hash: 7 };
+        let b = Keyed { text: "b", hash: 7 };
+        let (for_a, for_b) = (answer(100), answer(100));
+        cache.insert_keyed(&a, Arc::clone(&for_a), 0);
+        cache.insert_keyed(&b, Arc::clone(&for_b), 0);
+        assert!(cache
+            .get_keyed(&a, 0)
+            .is_some_and(|got| Arc::ptr_eq(&got, &for_a)));
+        assert!(cache
+            .get_keyed(&b, 0)
+            .is_some_and(|got| Arc::ptr_eq(&got, &for_b)));
+        assert!(cache.get_keyed(&Keyed { text: "c", hash: 7 }, 0).is_none());
+        // `a` again, then a third entry: one of the two goes, the budget holds.
+        cache.insert_keyed(&a, answer(100), 0);
+        cache.insert("c".into(), answer(100), 0);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get("c", 0).is_some());
+        let entries = cache.entries.read().unwrap();
+        assert_eq!(entries.order.len(), 2);
+        assert_eq!(entries.bytes, 2 * answer(100).weight());
     }
 
     #[test]

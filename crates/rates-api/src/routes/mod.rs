@@ -90,17 +90,10 @@ where
     F: FnOnce(&Snapshot) -> Result<RenderedAnswer, ApiError>,
 {
     let snapshot = state.snapshot().current();
-    let cached = state.cache().get(&key, snapshot.generation());
-    let asked_before = cached.is_some();
-    let answer = match cached {
-        Some(answer) => answer,
-        None => {
-            state
-                .cache()
-                .get_or_render(key, snapshot.generation(), || render(&snapshot))
-                .await?
-        }
-    };
+    let (answer, asked_before) = state
+        .cache()
+        .lookup_or_render(key, snapshot.generation(), || render(&snapshot))
+        .await?;
     let mut response = answer.respond(request.headers());
     if asked_before && response.status() == actix_web::http::StatusCode::OK {
         crate::target_cache::mark_reusable(&mut response);
