@@ -33,9 +33,12 @@ use crate::error::ApiError;
 /// What a rendered month is kept under: the base its days are written in, and the month.
 type MonthKey = (Currency, i32, Month);
 
-/// Bytes a kept month costs besides its JSON and its days: the map entry, its place in the
-/// order and the allocations' own headers, roughly.
+/// Bytes a kept month costs besides its JSON, its hashes and its days: the map entry, its place
+/// in the order and the allocations' own headers, roughly.
 const MONTH_OVERHEAD: usize = 128;
+
+/// Bytes of a day's hash as a range's ETag is fed it ([`day_hash`], little-endian).
+const HASH_BYTES: usize = 8;
 
 /// Writes one day's JSON; must depend on nothing but the table and the base.
 pub(crate) type RenderDay<'a> =
@@ -50,8 +53,6 @@ struct RenderedDay {
     last_changed: OffsetDateTime,
     /// Where its JSON is in the month's.
     at: Range<usize>,
-    /// The XXH3 hash of its JSON, for the range's ETag.
-    hash: u64,
 }
 
 /// The days of one month held when it was rendered, in date order: their JSON separated by
@@ -60,6 +61,9 @@ struct RenderedDay {
 struct RenderedMonth {
     days: Vec<RenderedDay>,
     json: Box<[u8]>,
+    /// The days' hashes side by side, little-endian, as a range's ETag is fed them: a range
+    /// feeds a month's in one call rather than one per day.
+    hashes: Box<[u8]>,
     /// The newest `last_changed` of `days`: most months of a range are copied whole.
     latest: Option<OffsetDateTime>,
 }
@@ -68,12 +72,16 @@ struct RenderedMonth {
 struct Copied<'a> {
     json: &'a [u8],
     days: &'a [RenderedDay],
+    hashes: &'a [u8],
     latest: Option<OffsetDateTime>,
 }
 
 impl RenderedMonth {
     fn weight(&self) -> usize {
-        self.json.len() + self.days.len() * std::mem::size_of::<RenderedDay>() + MONTH_OVERHEAD
+        self.json.len()
+            + self.hashes.len()
+            + self.days.len() * std::mem::size_of::<RenderedDay>()
+            + MONTH_OVERHEAD
     }
 
     /// The JSON of the leading tables of `tables` this month holds as rendered, if the first
@@ -97,6 +105,9 @@ impl RenderedMonth {
         Some(Copied {
             json: self.json.get(from..to)?,
             days: matching,
+            hashes: self
+                .hashes
+                .get(start * HASH_BYTES..(start + count) * HASH_BYTES)?,
             latest: if matching.len() == self.days.len() {
                 self.latest
             } else {
@@ -277,9 +288,7 @@ fn copy<'a>(
     latest: &mut Option<OffsetDateTime>,
 ) -> &'a [Arc<StoredRateTable>] {
     out.extend_from_slice(copied.json);
-    for day in copied.days {
-        etag.update(&day.hash.to_le_bytes());
-    }
+    etag.update(copied.hashes);
     *latest = (*latest).max(copied.latest);
     rest.get(copied.days.len()..).unwrap_or_default()
 }
@@ -298,16 +307,17 @@ fn render_month(
     let tables = snapshot.range(month_range(key)?).shared();
     let mut json = Vec::new();
     let mut days = Vec::with_capacity(tables.len());
+    let mut hashes = Vec::with_capacity(tables.len() * HASH_BYTES);
     for table in tables {
         if !days.is_empty() {
             json.push(b',');
         }
         let start = json.len();
         render(table, &mut json).ok()?;
+        hashes.extend_from_slice(&day_hash(json.get(start..).unwrap_or_default()).to_le_bytes());
         days.push(RenderedDay {
             source: Arc::clone(table),
             last_changed: table.last_changed,
-            hash: day_hash(json.get(start..).unwrap_or_default()),
             at: start..json.len(),
         });
     }
@@ -315,6 +325,7 @@ fn render_month(
         latest: days.iter().map(|day| day.last_changed).max(),
         days,
         json: json.into(),
+        hashes: hashes.into(),
     })
 }
 
@@ -441,7 +452,8 @@ mod tests {
             })
             .collect();
         let snapshot = snapshot(&held);
-        let one_month = "2024-01-01".len() + std::mem::size_of::<RenderedDay>() + MONTH_OVERHEAD;
+        let one_month =
+            "2024-01-01".len() + HASH_BYTES + std::mem::size_of::<RenderedDay>() + MONTH_OVERHEAD;
         let days = RenderedDays::new(3 * one_month);
         let year = range(held[0], held[11]);
         assert_eq!(write(&days, &snapshot, year).1, 12);
