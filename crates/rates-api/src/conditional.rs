@@ -58,7 +58,7 @@ pub(crate) struct StreamValidators {
 }
 
 impl StreamValidators {
-    /// Validators with `etag` (quoted, from [`content_etag`] over the body's ingredients).
+    /// Validators with `etag` (quoted, from an [`EtagBuilder`] fed the body's ingredients).
     pub(crate) fn new(
         etag: &str,
         last_changed: Option<SystemTime>,
@@ -101,13 +101,17 @@ fn etag_value(etag: &str) -> HeaderValue {
     HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-/// HTTP dates have whole seconds; compare on the same footing.
+/// HTTP dates have whole seconds; compare on the same footing. Written on the stack and copied
+/// once into the header value: every answer rendered has one.
 fn last_modified_value(last_changed: Option<SystemTime>) -> Option<(SystemTime, HeaderValue)> {
-    last_changed.map(truncate_to_seconds).and_then(|time| {
-        HeaderValue::from_str(&HttpDate::from(time).to_string())
-            .ok()
-            .map(|value| (time, value))
-    })
+    use std::io::Write as _;
+    let time = truncate_to_seconds(last_changed?);
+    // An IMF-fixdate is 29 bytes.
+    let mut written = std::io::Cursor::new([0u8; 40]);
+    write!(written, "{}", HttpDate::from(time)).ok()?;
+    let length = usize::try_from(written.position()).ok()?;
+    let value = HeaderValue::from_bytes(written.get_ref().get(..length)?).ok()?;
+    Some((time, value))
 }
 
 impl RenderedAnswer {
@@ -117,21 +121,22 @@ impl RenderedAnswer {
         last_changed: Option<SystemTime>,
         freshness: Freshness,
     ) -> RenderedAnswer {
-        let etag = content_etag(&body);
-        RenderedAnswer::with_etag(body, &etag, last_changed, freshness)
+        let mut etag = EtagBuilder::new();
+        etag.update(&body);
+        RenderedAnswer::with_etag(body, etag, last_changed, freshness)
     }
 
-    /// Renders `body` (JSON) with `etag` (quoted, from an [`EtagBuilder`] fed with what the body
+    /// Renders `body` (JSON) with the ETag of `etag` (an [`EtagBuilder`] fed with what the body
     /// was made of, so that it changes exactly when the body does): for a body assembled from
     /// pieces whose hashes are known, such as a daily range's days.
     pub(crate) fn with_etag(
         body: Vec<u8>,
-        etag: &str,
+        etag: EtagBuilder,
         last_changed: Option<SystemTime>,
         freshness: Freshness,
     ) -> RenderedAnswer {
         RenderedAnswer {
-            etag: etag_value(etag),
+            etag: etag.finish_value(),
             body: Bytes::from(body),
             last_modified: last_modified_value(last_changed),
             cache_control: freshness.header_value(),
@@ -222,13 +227,6 @@ fn mime_json() -> HeaderValue {
     HeaderValue::from_static("application/json")
 }
 
-/// A strong ETag from the body: its 128-bit XXH3 hash, in hex.
-pub fn content_etag(body: &[u8]) -> String {
-    let mut builder = EtagBuilder::new();
-    builder.update(body);
-    builder.finish()
-}
-
 /// A content ETag fed piece by piece, for answers whose body is streamed: fed with everything
 /// the body is rendered from (the request's normalised form and the stored values), it changes
 /// exactly when the body would.
@@ -258,6 +256,19 @@ impl EtagBuilder {
     pub(crate) fn finish(self) -> String {
         format!("\"{:032x}\"", self.0.digest128())
     }
+
+    /// [`EtagBuilder::finish`] as a header value, written on the stack and copied once into the
+    /// value: every answer rendered has one.
+    pub(crate) fn finish_value(self) -> HeaderValue {
+        let digest = self.0.digest128();
+        let mut quoted = [b'"'; 34];
+        for (position, slot) in quoted.iter_mut().skip(1).take(32).enumerate() {
+            let nibble = (digest >> (4 * (31 - position))) & 0xf;
+            *slot = char::from_digit(u32::try_from(nibble).unwrap_or_default(), 16)
+                .map_or(b'0', |digit| digit as u8);
+        }
+        HeaderValue::from_bytes(&quoted).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    }
 }
 
 /// Weak comparison (RFC 9110 §8.8.3.2): `W/"x"` matches `"x"`.
@@ -285,12 +296,32 @@ mod tests {
         )
     }
 
+    /// The ETag of a rendered `body`.
+    fn content_etag(body: &[u8]) -> String {
+        let mut builder = EtagBuilder::new();
+        builder.update(body);
+        builder.finish()
+    }
+
     fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
             map.append(name.clone(), HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn an_etag_as_a_header_value_is_the_etag_as_text() {
+        for body in [&b""[..], b"a", br#"{"base":"EUR","rates":{"USD":1.1172}}"#] {
+            let mut text = EtagBuilder::new();
+            text.update(body);
+            let value = text.clone().finish_value();
+            assert_eq!(value.to_str().unwrap(), text.finish());
+        }
+        let answer = answer();
+        let (_, last_modified) = answer.last_modified.as_ref().unwrap();
+        assert_eq!(last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use page::{embedded_page_bytes, CONTENT_SECURITY_POLICY};
 pub use rate_limit::RateLimitConfig;
 pub use read_through::{ReadThrough, MAX_FETCHES_IN_FLIGHT};
 pub use request_log::{AccessLineWriter, AccessLog, ACCESS_LOG_TARGET};
-pub use response_cache::{CacheConfig, ResponseCache};
+pub use response_cache::{CacheConfig, ResponseCache, KEPT_FROM_SECOND_ASK_BYTES};
 pub use state::{ApiConfig, ApiState, AuthMode, CorsPolicy};
 
 /// Registers the whole API on an app: routes, the 404/405 answers, JSON errors for actix's own

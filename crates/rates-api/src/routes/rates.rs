@@ -307,9 +307,7 @@ fn render_range(
         let range = range_json(snapshot, range, params, rendered)?;
         let last_changed = Some(SystemTime::from(range.latest.ok_or_else(not_found)?));
         return Ok(match range.etag {
-            Some(etag) => {
-                RenderedAnswer::with_etag(range.body, &etag.finish(), last_changed, freshness)
-            }
+            Some(etag) => RenderedAnswer::with_etag(range.body, etag, last_changed, freshness),
             None => RenderedAnswer::new(range.body, last_changed, freshness),
         });
     };
