@@ -6,7 +6,9 @@ use std::time::SystemTime;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use rates_domain::{format_date, today_utc, Currency, DateRange, Period, PeriodMeans, Rate};
+use rates_domain::{
+    format_date, today_utc, Currency, DateRange, Period, PeriodMeans, Rate, RateTable,
+};
 use rates_snapshot::Snapshot;
 use rates_store::StoredRateTable;
 use serde::Serialize;
@@ -23,18 +25,6 @@ use crate::read_through;
 use crate::rendered_days::RenderedDays;
 use crate::request::{parse_symbols, RatesParams, RatesPath, RatesQuery, RevisionsQuery};
 use crate::state::ApiState;
-
-/// One day's rates.
-#[derive(Serialize)]
-struct DayBody<'a> {
-    base: Currency,
-    date: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    requested_date: Option<String>,
-    timestamp: i64,
-    #[serde(serialize_with = "numbers::rates")]
-    rates: &'a BTreeMap<Currency, Rate>,
-}
 
 /// Rates for each day held in a range, keyed by date.
 #[derive(Serialize)]
@@ -239,8 +229,9 @@ fn freshness_of(last_date: Date, today: Date) -> Freshness {
     }
 }
 
-/// One day's answer; with every currency and current values, its rates are copied from the
-/// days kept for ranges in that base when its month is kept (see [`RenderedDays`]).
+/// One day's answer ([`day_json`]); with every currency and current values, its rates are copied
+/// from the days kept for ranges in that base when its month is kept (see [`RenderedDays`]),
+/// else written from the stored table by [`write_rates`], without a shaped table or serde.
 fn render_day(
     snapshot: &Snapshot,
     date: Option<Date>,
@@ -258,18 +249,19 @@ fn render_day(
             return Ok(RenderedAnswer::new(body, last_changed, freshness));
         }
     }
-    let table = shape(&found.stored.table, params)?;
-    let body = DayBody {
-        base: table.base(),
-        date: format_date(table.date()),
-        requested_date: found.requested_date.map(format_date),
-        timestamp: found.stored.last_changed.unix_timestamp(),
-        rates: table.rates(),
-    };
-    RenderedAnswer::json(&body, last_changed, freshness)
+    let base = params.base.unwrap_or(found.stored.table.base());
+    let mut rates = Vec::with_capacity(24 * found.stored.table.len() + 2);
+    write_rates(&mut rates, &found.stored.table, params)?;
+    Ok(RenderedAnswer::new(
+        day_json(base, &found, &rates),
+        last_changed,
+        freshness,
+    ))
 }
 
-/// What [`DayBody`] serialises to, with `rates` (a JSON object) as kept by [`RenderedDays`].
+/// A day's answer, `{"base":"EUR","date":"2024-01-02",["requested_date":...,]"timestamp":...,
+/// "rates":{...}}`, around `rates` (a JSON object, from [`write_rates`] or as kept by
+/// [`RenderedDays`]); checked byte for byte against the serde encoding it replaced.
 fn day_json(base: Currency, found: &DayFound<'_>, rates: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(96 + rates.len());
     out.extend_from_slice(b"{\"base\":\"");
@@ -418,8 +410,14 @@ fn write_day(
 ) -> Result<(), ApiError> {
     out.push(b'"');
     out.extend_from_slice(format_date(stored.table.date()).as_bytes());
-    out.extend_from_slice(b"\":{");
-    for (position, rate) in shaped_rates(&stored.table, params)?.enumerate() {
+    out.extend_from_slice(b"\":");
+    write_rates(out, &stored.table, params)
+}
+
+/// A day's rates as a JSON object, `{"AUD":1.6235,...}`, shaped by `params`.
+fn write_rates(out: &mut Vec<u8>, table: &RateTable, params: &RatesParams) -> Result<(), ApiError> {
+    out.push(b'{');
+    for (position, rate) in shaped_rates(table, params)?.enumerate() {
         let (currency, rate) = rate?;
         if position > 0 {
             out.push(b',');
@@ -445,6 +443,101 @@ mod tests {
     use super::*;
     use rates_domain::ecb::parse_ecb_csv;
     use rates_domain::{Rate, RateTable};
+
+    /// One day's rates, as the answer was serialised before it was written by hand.
+    #[derive(Serialize)]
+    struct DayBody<'a> {
+        base: Currency,
+        date: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        requested_date: Option<String>,
+        timestamp: i64,
+        #[serde(serialize_with = "numbers::rates")]
+        rates: &'a BTreeMap<Currency, Rate>,
+    }
+
+    /// What a day's JSON was before it was written by hand: the shaped table, serialised.
+    fn day_json_by_serde(
+        snapshot: &Snapshot,
+        date: Date,
+        params: &RatesParams,
+    ) -> Result<Vec<u8>, String> {
+        let found = find_day_at(snapshot, Some(date), params.fallback, params.as_of)
+            .map_err(|error| error.to_string())?;
+        let table = shape(&found.stored.table, params).map_err(|error| error.to_string())?;
+        let body = DayBody {
+            base: table.base(),
+            date: format_date(table.date()),
+            requested_date: found.requested_date.map(format_date),
+            timestamp: found.stored.last_changed.unix_timestamp(),
+            rates: table.rates(),
+        };
+        Ok(serde_json::to_vec(&body).unwrap())
+    }
+
+    #[test]
+    fn a_day_written_by_hand_is_what_serde_wrote() {
+        let snapshot = sample_snapshot();
+        let dates: Vec<Date> = snapshot.days().map(|stored| stored.table.date()).collect();
+        let code = |code: &str| Currency::parse(code).unwrap();
+        let bases = [
+            None,
+            Some(Currency::EUR),
+            Some(Currency::USD),
+            Some(code("INR")),
+        ];
+        let symbol_sets = [
+            vec![],
+            vec![Currency::USD],
+            vec![Currency::EUR, code("GBP"), code("JPY")],
+            vec![code("INR"), Currency::USD],
+            vec![code("SKK")],
+        ];
+        let as_ofs = [
+            None,
+            Some(OffsetDateTime::UNIX_EPOCH + time::Duration::minutes(2)),
+        ];
+        let nothing_kept = RenderedDays::new(0);
+        let mut compared = 0;
+        let asked = dates
+            .iter()
+            .copied()
+            .chain([time::macros::date!(2024 - 01 - 07)]);
+        for date in asked {
+            for base in bases {
+                for symbols in &symbol_sets {
+                    for as_of in as_ofs {
+                        for fallback in [false, true] {
+                            let params = RatesParams {
+                                base,
+                                symbols: symbols.clone(),
+                                fallback,
+                                as_of,
+                                ..params_in(None)
+                            };
+                            let by_hand = render_day(
+                                &snapshot,
+                                Some(date),
+                                &params,
+                                Freshness::Long,
+                                &nothing_kept,
+                            )
+                            .map(|answer| answer.body().to_vec())
+                            .map_err(|error| error.to_string());
+                            let by_serde = day_json_by_serde(&snapshot, date, &params);
+                            assert_eq!(
+                                by_hand.as_deref().map(String::from_utf8_lossy),
+                                by_serde.as_deref().map(String::from_utf8_lossy),
+                                "{date} {base:?} {symbols:?} {as_of:?} {fallback}"
+                            );
+                            compared += usize::from(by_serde.is_ok());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} answers compared");
+    }
 
     /// What the range's JSON was before it was written by hand: rebased tables, serialised.
     fn range_json_by_serde(
