@@ -16,6 +16,8 @@
 # bases, symbols and one-year ranges) alternating with the day's baseline and with the same URLs
 # answered by fixed bodies of their kind (the day's, a one-year range in USD), and 3 runs of
 # BENCH_MEMORY_SECS (20) s with 1,000 connections of random URLs, with the RSS after each.
+# And the day's p99 with both servers offered the same load (scripts/bench/paced.lua), since at
+# full load a closed loop of connections ties latency to throughput.
 # Environment: BENCH_PORT (default 18080), BENCH_WORKERS (2), BENCH_CONNECTIONS (64),
 # RUST_LOG for the server (default info: one access-log line per request, written to a file),
 # BENCH_SERVER_BIN (default: the release rates-server just built), BENCH_COMPARE_BIN (another
@@ -182,6 +184,20 @@ random_server="$(cut -d' ' -f1 "$work/random.server" | median) $(cut -d' ' -f2 "
 random_errors="$(cut -d' ' -f3- "$work/random.server" | sort -u | tr '\n' ' ')"
 random_baseline="$(cut -d' ' -f1 "$work/random.baseline" | median) $(cut -d' ' -f2 "$work/random.baseline" | median)"
 
+# The day's latency with both servers offered the same load (scripts/bench/paced.lua: each
+# connection waits 1 ms between an answer and its next request). At full load wrk's connections
+# are a closed loop: a server answering fewer requests per second keeps each of the 64 waiting
+# longer (Little's law), so the full-load p99 above follows throughput. Paced, well below what
+# either server can answer, the p99 is what a request waits at the same load.
+: >"$work/paced.server"; : >"$work/paced.baseline"
+for _ in $(seq 1 "$rounds"); do
+    measure_script "http://127.0.0.1:$port/rates/$day/" scripts/bench/paced.lua >>"$work/paced.server"
+    measure_script "http://127.0.0.1:${baseline_port_of[day]}/" scripts/bench/paced.lua >>"$work/paced.baseline"
+done
+paced_server="$(cut -d' ' -f1 "$work/paced.server" | median) $(cut -d' ' -f2 "$work/paced.server" | median)"
+paced_errors="$(cut -d' ' -f3- "$work/paced.server" | sort -u | tr '\n' ' ')"
+paced_baseline="$(cut -d' ' -f1 "$work/paced.baseline" | median) $(cut -d' ' -f2 "$work/paced.baseline" | median)"
+
 # Memory under 1,000 connections of random URLs, three runs.
 memory_secs="${BENCH_MEMORY_SECS:-20}"
 rss_runs=()
@@ -242,5 +258,8 @@ read -r rb_rps rb_p99 <<<"$random_baseline"
 read -r rm_rps rm_p99 <<<"$random_mixed"
 echo "- random URLs: $r_rps req/s, p99 $r_p99 ms; baseline (the day's body) $rb_rps req/s, p99 $rb_p99 ms; ratio $(echo "scale=2; $r_rps / $rb_rps" | bc); errors: ${random_errors}"
 echo "- random URLs against the same URLs answered with fixed bodies of their kind (day / one-year range in USD): $rm_rps req/s, p99 $rm_p99 ms; ratio $(echo "scale=2; $r_rps / $rm_rps" | bc)"
+read -r pc_rps pc_p99 <<<"$paced_server"
+read -r pb_rps pb_p99 <<<"$paced_baseline"
+echo "- /rates/$day/ at the same paced load (each connection waits 1 ms between requests): $pc_rps req/s, p99 $pc_p99 ms; baseline $pb_rps req/s, p99 $pb_p99 ms; errors: ${paced_errors}"
 echo "- 1,000 connections of random URLs, ${memory_secs}s x 3: RSS after each run $((rss_runs[0] / 1024)) / $((rss_runs[1] / 1024)) / $((rss_runs[2] / 1024)) MB; req/s${memory_rps}; errors: ${memory_errors:-none}"
 echo "(medians of $rounds alternating runs; ${connections} connections, 2 wrk threads, ${duration}s per run, ${workers} server workers, RUST_LOG=${RUST_LOG:-info}; load average before: $load_before)"

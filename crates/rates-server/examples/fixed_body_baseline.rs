@@ -13,6 +13,7 @@
 //! ```
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -34,6 +35,10 @@ struct Args {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// Nanoseconds of busy work before each answer (none by default): shows how the
+    /// benchmark's throughput and latencies move with CPU time added to every request.
+    #[arg(long, default_value_t = 0)]
+    busy_ns: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         ),
         None => body.clone(),
     };
+    let busy = Duration::from_nanos(args.busy_ns);
     let server = HttpServer::new(move || {
         let (body, range_body) = (body.clone(), range_body.clone());
         App::new().default_service(web::to(move |request: HttpRequest| {
@@ -56,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             } else {
                 body.clone()
             };
+            busy_for(busy);
             async move {
                 HttpResponse::Ok()
                     .content_type("application/json")
@@ -69,4 +76,15 @@ fn main() -> anyhow::Result<()> {
     actix_web::rt::System::new()
         .block_on(server.run())
         .context("server failed")
+}
+
+/// Spins for `time` (nothing when zero): work on the CPU, as a real answer's would be.
+fn busy_for(time: Duration) {
+    if time.is_zero() {
+        return;
+    }
+    let started = Instant::now();
+    while started.elapsed() < time {
+        std::hint::spin_loop();
+    }
 }
